@@ -1,0 +1,157 @@
+//! `dockgate check`: load everything `serve` would load, ping the engine, and say what is wrong
+//! (like `nginx -t`).
+
+use std::path::Path;
+use std::time::Duration;
+
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::UnixStream;
+use x509_parser::prelude::{FromDer, X509Certificate};
+
+use crate::config::Config;
+
+/// The result of pinging the engine.
+#[derive(Debug, thiserror::Error)]
+pub enum PingError {
+    #[error("cannot connect to the Docker Engine at {}", socket.display())]
+    Connect {
+        socket: std::path::PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("the Docker Engine at {} did not answer /_ping within {timeout:?}", socket.display())]
+    Timeout {
+        socket: std::path::PathBuf,
+        timeout: Duration,
+    },
+    #[error("the Docker Engine at {} answered /_ping with `{status_line}`", socket.display())]
+    Status {
+        socket: std::path::PathBuf,
+        status_line: String,
+    },
+}
+
+/// Sends `GET /_ping` to the engine and returns its `Api-Version` header, if any.
+pub async fn ping(socket: &Path, timeout: Duration) -> Result<Option<String>, PingError> {
+    let work = async {
+        let mut s = UnixStream::connect(socket).await?;
+        s.write_all(b"GET /_ping HTTP/1.1\r\nHost: docker\r\nConnection: close\r\n\r\n")
+            .await?;
+        let mut buf = Vec::new();
+        s.take(64 * 1024).read_to_end(&mut buf).await?;
+        Ok::<_, std::io::Error>(buf)
+    };
+    let buf = tokio::time::timeout(timeout, work)
+        .await
+        .map_err(|_| PingError::Timeout {
+            socket: socket.to_path_buf(),
+            timeout,
+        })?
+        .map_err(|source| PingError::Connect {
+            socket: socket.to_path_buf(),
+            source,
+        })?;
+    let text = String::from_utf8_lossy(&buf);
+    let mut lines = text.lines();
+    let status_line = lines.next().unwrap_or("").to_string();
+    if !status_line.starts_with("HTTP/1.1 200") && !status_line.starts_with("HTTP/1.0 200") {
+        return Err(PingError::Status {
+            socket: socket.to_path_buf(),
+            status_line,
+        });
+    }
+    Ok(lines
+        .take_while(|l| !l.is_empty())
+        .filter_map(|l| l.split_once(':'))
+        .find(|(k, _)| k.eq_ignore_ascii_case("api-version"))
+        .map(|(_, v)| v.trim().to_string()))
+}
+
+/// One line of the report.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Line {
+    Ok(String),
+    Warn(String),
+    Fail(String),
+}
+
+/// Checks `config` the way `serve` would use it. The engine being unreachable is a failure unless
+/// `engine_optional` (at boot the engine may still be starting; the gateway answers 502 until it
+/// is up).
+pub async fn run(config: &Config, engine_optional: bool) -> Vec<Line> {
+    let mut out = vec![Line::Ok(format!(
+        "configuration {} is valid",
+        config.source.display()
+    ))];
+    let listen: Vec<String> = config.listen.iter().map(|a| a.to_string()).collect();
+    out.push(Line::Ok(format!("listen addresses: {}", listen.join(", "))));
+    match crate::tls::server_config(&config.tls) {
+        Ok(_) => {
+            out.push(Line::Ok(format!(
+                "TLS: CA {}, certificate {} and key {} load, and the key matches the certificate",
+                config.tls.ca.display(),
+                config.tls.cert.display(),
+                config.tls.key.display()
+            )));
+            out.extend(server_cert_expiry(&config.tls.cert));
+            out.extend(key_permissions(&config.tls.key));
+        }
+        Err(e) => out.push(Line::Fail(error_chain(&e))),
+    }
+    out.push(Line::Ok(format!(
+        "{} [[allow]] rule(s) loaded",
+        config.allow.len()
+    )));
+    match ping(&config.upstream.socket, config.limits.upstream_connect_timeout).await {
+        Ok(v) => out.push(Line::Ok(format!(
+            "Docker Engine at {} answers /_ping (API version {})",
+            config.upstream.socket.display(),
+            v.as_deref().unwrap_or("unknown")
+        ))),
+        Err(e) if engine_optional => out.push(Line::Warn(format!(
+            "{} (the gateway answers 502 until the engine is up)",
+            error_chain(&e)
+        ))),
+        Err(e) => out.push(Line::Fail(error_chain(&e))),
+    }
+    out
+}
+
+fn server_cert_expiry(path: &Path) -> Option<Line> {
+    let certs = crate::tls::load_certs(path).ok()?;
+    let (_, cert) = X509Certificate::from_der(certs.first()?).ok()?;
+    let not_after = cert.validity().not_after;
+    let left = not_after.timestamp() - time::OffsetDateTime::now_utc().unix_timestamp();
+    let days = left / 86_400;
+    Some(if left <= 0 {
+        Line::Fail(format!("server certificate {} expired on {not_after}", path.display()))
+    } else if days < 7 {
+        Line::Warn(format!("server certificate {} expires in {days} day(s), on {not_after}", path.display()))
+    } else {
+        Line::Ok(format!("server certificate valid until {not_after} ({days} days)"))
+    })
+}
+
+fn key_permissions(path: &Path) -> Option<Line> {
+    use std::os::unix::fs::PermissionsExt;
+    let mode = std::fs::metadata(path).ok()?.permissions().mode();
+    (mode & 0o077 != 0).then(|| {
+        Line::Warn(format!(
+            "private key {} is readable by group or others (mode {:o}); chmod 600 it",
+            path.display(),
+            mode & 0o777
+        ))
+    })
+}
+
+/// An error and its causes on one line.
+pub fn error_chain(e: &dyn std::error::Error) -> String {
+    let mut s = e.to_string();
+    let mut source = e.source();
+    while let Some(cause) = source {
+        s.push_str(": ");
+        s.push_str(&cause.to_string());
+        source = cause.source();
+    }
+    s
+}

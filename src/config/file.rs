@@ -1,0 +1,97 @@
+//! The configuration file as written: raw serde structs that reject unknown keys.
+//!
+//! Nothing here is interpreted; `validate.rs` turns these into the typed `Config`, so every
+//! error about a value can name the TOML key it came from.
+
+use serde::Deserialize;
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawConfig {
+    #[serde(default)]
+    pub listen: RawListen,
+    pub tls: RawTls,
+    #[serde(default)]
+    pub upstream: RawUpstream,
+    #[serde(default)]
+    pub log: RawLog,
+    #[serde(default)]
+    pub limits: RawLimits,
+    #[serde(default)]
+    pub allow: Vec<RawAllow>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawListen {
+    #[serde(default = "default_addresses")]
+    pub addresses: Vec<String>,
+}
+
+impl Default for RawListen {
+    fn default() -> Self {
+        RawListen {
+            addresses: default_addresses(),
+        }
+    }
+}
+
+fn default_addresses() -> Vec<String> {
+    vec!["0.0.0.0:2376".to_string()]
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawTls {
+    pub ca: String,
+    pub cert: String,
+    pub key: String,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawUpstream {
+    #[serde(default = "default_socket")]
+    pub socket: String,
+}
+
+impl Default for RawUpstream {
+    fn default() -> Self {
+        RawUpstream {
+            socket: default_socket(),
+        }
+    }
+}
+
+fn default_socket() -> String {
+    "/var/run/docker.sock".to_string()
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawLog {
+    pub format: Option<String>,
+    pub level: Option<String>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawLimits {
+    pub handshake_timeout: Option<String>,
+    pub header_timeout: Option<String>,
+    pub upstream_connect_timeout: Option<String>,
+    pub max_connections: Option<i64>,
+    pub max_header_bytes: Option<i64>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawAllow {
+    pub cn: Option<String>,
+    pub ou: Option<String>,
+    pub dns: Option<String>,
+    pub uri: Option<String>,
+    pub email: Option<String>,
+    pub fingerprint: Option<String>,
+    pub access: Option<String>,
+}

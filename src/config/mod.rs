@@ -1,0 +1,152 @@
+//! The validated, typed configuration: what `dockgate serve` and `dockgate check` run on.
+//!
+//! Loading is two steps: `file.rs` parses TOML into raw structs (unknown keys are errors), then
+//! `validate.rs` checks every value and resolves relative paths against the config file's folder.
+//! Every error names the file and the TOML key. This module knows nothing of TLS, policy or the
+//! proxy; each of those builds its own runtime form from a `Config`.
+
+mod file;
+mod validate;
+
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+pub use validate::DEFAULT_CONFIG_PATH;
+
+/// A fully validated configuration.
+#[derive(Debug, Clone)]
+pub struct Config {
+    /// The file this was loaded from (used in messages).
+    pub source: PathBuf,
+    pub listen: Vec<SocketAddr>,
+    pub tls: TlsFiles,
+    pub upstream: Upstream,
+    pub log: LogSettings,
+    pub limits: Limits,
+    pub allow: Vec<AllowRule>,
+}
+
+#[derive(Debug, Clone)]
+pub struct TlsFiles {
+    pub ca: PathBuf,
+    pub cert: PathBuf,
+    pub key: PathBuf,
+}
+
+#[derive(Debug, Clone)]
+pub struct Upstream {
+    pub socket: PathBuf,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LogFormat {
+    Text,
+    Json,
+}
+
+#[derive(Debug, Clone)]
+pub struct LogSettings {
+    pub format: LogFormat,
+    pub level: String,
+}
+
+#[derive(Debug, Clone)]
+pub struct Limits {
+    pub handshake_timeout: Duration,
+    pub header_timeout: Duration,
+    pub upstream_connect_timeout: Duration,
+    pub max_connections: usize,
+    pub max_header_bytes: usize,
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Limits {
+            handshake_timeout: Duration::from_secs(10),
+            header_timeout: Duration::from_secs(30),
+            upstream_connect_timeout: Duration::from_secs(5),
+            max_connections: 4096,
+            max_header_bytes: 131_072,
+        }
+    }
+}
+
+/// How much of the API a matched client may use.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Access {
+    Full,
+    ReadOnly,
+}
+
+impl Access {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Access::Full => "full",
+            Access::ReadOnly => "read-only",
+        }
+    }
+}
+
+/// What an `[[allow]]` entry matches on; every key that is set must match.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Matcher {
+    /// `Some("*")` matches any verified client.
+    pub cn: Option<String>,
+    pub ou: Option<String>,
+    pub dns: Option<String>,
+    pub uri: Option<String>,
+    pub email: Option<String>,
+    /// Lower-case hex SHA-256 of the leaf certificate's DER, without separators.
+    pub fingerprint: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AllowRule {
+    pub matcher: Matcher,
+    pub access: Access,
+}
+
+/// Why a configuration could not be loaded. Each names the file; value errors name the key.
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    #[error("cannot read config file {path}")]
+    Read {
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("{path}: {source}")]
+    Parse {
+        path: PathBuf,
+        #[source]
+        source: toml::de::Error,
+    },
+    #[error("{path}: key `{key}`: {message}")]
+    Invalid {
+        path: PathBuf,
+        key: String,
+        message: String,
+    },
+}
+
+impl Config {
+    /// Reads, parses and validates the file at `path`.
+    pub fn load(path: &Path) -> Result<Config, ConfigError> {
+        let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Read {
+            path: path.to_path_buf(),
+            source,
+        })?;
+        Config::from_toml(&text, path)
+    }
+
+    /// Parses and validates `text` as if it had been read from `path` (relative paths in it are
+    /// resolved against `path`'s folder).
+    pub fn from_toml(text: &str, path: &Path) -> Result<Config, ConfigError> {
+        let raw: file::RawConfig = toml::from_str(text).map_err(|source| ConfigError::Parse {
+            path: path.to_path_buf(),
+            source,
+        })?;
+        validate::validate(raw, path)
+    }
+}

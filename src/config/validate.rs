@@ -1,0 +1,204 @@
+//! Turns the raw file into a typed `Config`, naming the key of every bad value.
+
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use super::file::{RawAllow, RawConfig, RawLimits};
+use super::{
+    Access, AllowRule, Config, ConfigError, Limits, LogFormat, LogSettings, Matcher, TlsFiles,
+    Upstream,
+};
+
+/// Where `serve` and `check` look when `--config` is not given.
+pub const DEFAULT_CONFIG_PATH: &str = "/etc/dockgate/dockgate.toml";
+
+/// The smallest request-head limit the HTTP parser can honour.
+const MIN_HEADER_BYTES: i64 = 8192;
+
+struct Ctx<'a> {
+    path: &'a Path,
+    base: PathBuf,
+}
+
+impl Ctx<'_> {
+    fn err(&self, key: impl Into<String>, message: impl Into<String>) -> ConfigError {
+        ConfigError::Invalid {
+            path: self.path.to_path_buf(),
+            key: key.into(),
+            message: message.into(),
+        }
+    }
+
+    fn file(&self, key: &str, value: &str) -> Result<PathBuf, ConfigError> {
+        if value.trim().is_empty() {
+            return Err(self.err(key, "must be a file path, not empty"));
+        }
+        let p = Path::new(value);
+        Ok(if p.is_absolute() {
+            p.to_path_buf()
+        } else {
+            self.base.join(p)
+        })
+    }
+
+    fn duration(&self, key: &str, value: Option<&String>, default: Duration) -> Result<Duration, ConfigError> {
+        let Some(text) = value else {
+            return Ok(default);
+        };
+        let d = humantime::parse_duration(text.trim())
+            .map_err(|e| self.err(key, format!("`{text}` is not a duration like \"10s\" or \"2m\" ({e})")))?;
+        if d.is_zero() {
+            return Err(self.err(key, "must be greater than zero"));
+        }
+        Ok(d)
+    }
+}
+
+pub(super) fn validate(raw: RawConfig, path: &Path) -> Result<Config, ConfigError> {
+    let base = path
+        .parent()
+        .map(Path::to_path_buf)
+        .unwrap_or_else(|| PathBuf::from("."));
+    let ctx = Ctx { path, base };
+
+    let listen = listen_addresses(&ctx, &raw.listen.addresses)?;
+    let tls = TlsFiles {
+        ca: ctx.file("tls.ca", &raw.tls.ca)?,
+        cert: ctx.file("tls.cert", &raw.tls.cert)?,
+        key: ctx.file("tls.key", &raw.tls.key)?,
+    };
+    let upstream = Upstream {
+        socket: ctx.file("upstream.socket", &raw.upstream.socket)?,
+    };
+    let log = LogSettings {
+        format: match raw.log.format.as_deref().unwrap_or("text") {
+            "text" => LogFormat::Text,
+            "json" => LogFormat::Json,
+            other => return Err(ctx.err("log.format", format!("`{other}` is not \"text\" or \"json\""))),
+        },
+        level: match raw.log.level.as_deref().unwrap_or("info") {
+            l @ ("trace" | "debug" | "info" | "warn" | "error" | "off") => l.to_string(),
+            other => {
+                return Err(ctx.err(
+                    "log.level",
+                    format!("`{other}` is not one of trace, debug, info, warn, error, off"),
+                ))
+            }
+        },
+    };
+    let limits = limits(&ctx, &raw.limits)?;
+    if raw.allow.is_empty() {
+        return Err(ctx.err(
+            "allow",
+            "no [[allow]] entries: nobody could use the gateway, so it refuses to start",
+        ));
+    }
+    let allow = raw
+        .allow
+        .iter()
+        .enumerate()
+        .map(|(i, a)| allow_rule(&ctx, i, a))
+        .collect::<Result<Vec<_>, _>>()?;
+
+    Ok(Config {
+        source: path.to_path_buf(),
+        listen,
+        tls,
+        upstream,
+        log,
+        limits,
+        allow,
+    })
+}
+
+fn listen_addresses(ctx: &Ctx<'_>, addresses: &[String]) -> Result<Vec<SocketAddr>, ConfigError> {
+    let mut out = Vec::with_capacity(addresses.len());
+    for (i, a) in addresses.iter().enumerate() {
+        let key = format!("listen.addresses[{i}]");
+        let addr: SocketAddr = a
+            .trim()
+            .parse()
+            .map_err(|_| ctx.err(&key, format!("`{a}` is not an address like \"0.0.0.0:2376\" or \"[::1]:2376\"")))?;
+        if out.contains(&addr) {
+            return Err(ctx.err(key, format!("`{a}` is listed twice")));
+        }
+        out.push(addr);
+    }
+    Ok(out)
+}
+
+fn limits(ctx: &Ctx<'_>, raw: &RawLimits) -> Result<Limits, ConfigError> {
+    let d = Limits::default();
+    let max_connections = match raw.max_connections {
+        None => d.max_connections,
+        Some(n) if (1..=1_000_000).contains(&n) => n as usize,
+        Some(n) => return Err(ctx.err("limits.max_connections", format!("{n} is not between 1 and 1000000"))),
+    };
+    let max_header_bytes = match raw.max_header_bytes {
+        None => d.max_header_bytes,
+        Some(n) if (MIN_HEADER_BYTES..=16 * 1024 * 1024).contains(&n) => n as usize,
+        Some(n) => {
+            return Err(ctx.err(
+                "limits.max_header_bytes",
+                format!("{n} is not between {MIN_HEADER_BYTES} and 16777216"),
+            ))
+        }
+    };
+    Ok(Limits {
+        handshake_timeout: ctx.duration("limits.handshake_timeout", raw.handshake_timeout.as_ref(), d.handshake_timeout)?,
+        header_timeout: ctx.duration("limits.header_timeout", raw.header_timeout.as_ref(), d.header_timeout)?,
+        upstream_connect_timeout: ctx.duration(
+            "limits.upstream_connect_timeout",
+            raw.upstream_connect_timeout.as_ref(),
+            d.upstream_connect_timeout,
+        )?,
+        max_connections,
+        max_header_bytes,
+    })
+}
+
+fn allow_rule(ctx: &Ctx<'_>, i: usize, raw: &RawAllow) -> Result<AllowRule, ConfigError> {
+    let key = |k: &str| format!("allow[{i}].{k}");
+    let text = |k: &str, v: &Option<String>| -> Result<Option<String>, ConfigError> {
+        match v {
+            Some(s) if s.is_empty() => Err(ctx.err(key(k), "must not be empty (leave the key out instead)")),
+            Some(s) => Ok(Some(s.clone())),
+            None => Ok(None),
+        }
+    };
+    let fingerprint = match &raw.fingerprint {
+        None => None,
+        Some(f) => {
+            let hex: String = f.chars().filter(|c| *c != ':').collect::<String>().to_ascii_lowercase();
+            if hex.len() != 64 || !hex.chars().all(|c| c.is_ascii_hexdigit()) {
+                return Err(ctx.err(
+                    key("fingerprint"),
+                    "must be the SHA-256 of the certificate: 64 hex digits, colons allowed",
+                ));
+            }
+            Some(hex)
+        }
+    };
+    let matcher = Matcher {
+        cn: text("cn", &raw.cn)?,
+        ou: text("ou", &raw.ou)?,
+        dns: text("dns", &raw.dns)?.map(|d| d.to_ascii_lowercase()),
+        uri: text("uri", &raw.uri)?,
+        email: text("email", &raw.email)?,
+        fingerprint,
+    };
+    if matcher == Matcher::default() {
+        return Err(ctx.err(
+            format!("allow[{i}]"),
+            "has no match key: give at least one of cn, ou, dns, uri, email, fingerprint (cn = \"*\" matches any verified client)",
+        ));
+    }
+    let access = match raw.access.as_deref() {
+        Some("full") => Access::Full,
+        Some("read-only") => Access::ReadOnly,
+        Some(other) => return Err(ctx.err(key("access"), format!("`{other}` is not \"full\" or \"read-only\""))),
+        None => return Err(ctx.err(key("access"), "is required: \"full\" or \"read-only\"")),
+    };
+    Ok(AllowRule { matcher, access })
+}

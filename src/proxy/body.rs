@@ -1,0 +1,155 @@
+//! Body wrappers that count bytes for the audit record while streaming frame by frame.
+//!
+//! Nothing is buffered: each frame is handed on as soon as it arrives, so pull progress, logs and
+//! events reach the client as the engine writes them, and uploads reach the engine as the client
+//! sends them.
+
+use std::pin::Pin;
+use std::sync::atomic::Ordering;
+use std::sync::Arc;
+use std::task::{Context, Poll};
+
+use bytes::Bytes;
+use http_body::{Body, Frame, SizeHint};
+use hyper::body::Incoming;
+
+use crate::audit::{AuditRecord, Counters};
+
+/// The request body on its way to the engine.
+#[derive(Debug)]
+pub struct RequestBody {
+    inner: Incoming,
+    counters: Arc<Counters>,
+}
+
+impl RequestBody {
+    pub fn new(inner: Incoming, counters: Arc<Counters>) -> RequestBody {
+        RequestBody { inner, counters }
+    }
+}
+
+impl Body for RequestBody {
+    type Data = Bytes;
+    type Error = hyper::Error;
+
+    fn poll_frame(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+    ) -> Poll<Option<Result<Frame<Bytes>, hyper::Error>>> {
+        let this = self.get_mut();
+        let polled = Pin::new(&mut this.inner).poll_frame(cx);
+        if let Poll::Ready(Some(Ok(frame))) = &polled {
+            if let Some(data) = frame.data_ref() {
+                this.counters
+                    .bytes_in
+                    .fetch_add(data.len() as u64, Ordering::Relaxed);
+            }
+        }
+        polled
+    }
+
+    fn is_end_stream(&self) -> bool {
+        self.inner.is_end_stream()
+    }
+
+    fn size_hint(&self) -> SizeHint {
+        self.inner.size_hint()
+    }
+}
+
+enum Inner {
+    Full(Option<Bytes>),
+    Stream(Incoming),
+}
+
+/// The response body on its way to the client. It carries the request's audit record, which is
+/// written when the body ends or is dropped.
+pub struct ResponseBody {
+    inner: Inner,
+    record: Option<AuditRecord>,
+}
+
+impl ResponseBody {
+    pub fn full(bytes: Bytes, record: Option<AuditRecord>) -> ResponseBody {
+        ResponseBody {
+            inner: Inner::Full(Some(bytes)),
+            record,
+        }
+    }
+
+    pub fn empty() -> ResponseBody {
+        ResponseBody {
+            inner: Inner::Full(None),
+            record: None,
+        }
+    }
+
+    pub fn stream(body: Incoming, record: AuditRecord) -> ResponseBody {
+        ResponseBody {
+            inner: Inner::Stream(body),
+            record: Some(record),
+        }
+    }
+
+    fn count(&self, n: usize) {
+        if let Some(r) = &self.record {
+            r.counters.bytes_out.fetch_add(n as u64, Ordering::Relaxed);
+        }
+    }
+
+    fn finish(&self) {
+        if let Some(r) = &self.record {
+            r.counters.set_complete();
+        }
+    }
+}
+
+impl Drop for ResponseBody {
+    fn drop(&mut self) {
+        // hyper never polls a body that is already at its end (204, 304, HEAD, empty).
+        if self.is_end_stream() {
+            self.finish();
+        }
+    }
+}
+
+impl Body for ResponseBody {
+    type Data = Bytes;
+    type Error = hyper::Error;
+
+    fn poll_frame(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+    ) -> Poll<Option<Result<Frame<Bytes>, hyper::Error>>> {
+        let this = self.get_mut();
+        let polled = match &mut this.inner {
+            Inner::Full(bytes) => Poll::Ready(bytes.take().map(|b| Ok(Frame::data(b)))),
+            Inner::Stream(body) => Pin::new(body).poll_frame(cx),
+        };
+        match &polled {
+            Poll::Ready(Some(Ok(frame))) => {
+                if let Some(data) = frame.data_ref() {
+                    this.count(data.len());
+                }
+            }
+            Poll::Ready(None) => this.finish(),
+            _ => {}
+        }
+        polled
+    }
+
+    fn is_end_stream(&self) -> bool {
+        match &self.inner {
+            Inner::Full(bytes) => bytes.is_none(),
+            Inner::Stream(body) => body.is_end_stream(),
+        }
+    }
+
+    fn size_hint(&self) -> SizeHint {
+        match &self.inner {
+            Inner::Full(Some(b)) => SizeHint::with_exact(b.len() as u64),
+            Inner::Full(None) => SizeHint::with_exact(0),
+            Inner::Stream(body) => body.size_hint(),
+        }
+    }
+}

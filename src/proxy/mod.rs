@@ -1,0 +1,166 @@
+//! The request path: check the path, ask policy, forward to the engine, stream the answer back,
+//! or hand a `101` over to the splice.
+//!
+//! Hijacks sent without `Upgrade` (older clients, `curl -X POST .../attach?stream=1`): the engine
+//! answers `200` with a raw stream and no length. dockgate forwards such a request like any other
+//! and streams the engine's output back (chunked) until the engine closes; the client cannot send
+//! stdin this way, because HTTP gives a request no channel after its body. Clients that need stdin
+//! send `Upgrade: tcp`, as the docker CLI always does.
+
+mod body;
+mod headers;
+mod response;
+mod upgrade;
+mod upstream;
+
+use std::convert::Infallible;
+use std::net::SocketAddr;
+use std::sync::{Arc, Mutex};
+use std::time::Instant;
+
+use http::{header, HeaderValue, Request, Response, StatusCode, Uri};
+use hyper::body::Incoming;
+
+use crate::audit::{AuditDecision, AuditRecord};
+use crate::policy::{path, Decision, Policy, RequestView};
+use crate::tls::ClientIdentity;
+
+pub use body::{RequestBody, ResponseBody};
+pub use response::{docker_error, ProxyError};
+pub use upstream::{Upstream, UpstreamError};
+
+/// What every request shares: the rules and the way to the engine.
+#[derive(Debug)]
+pub struct Proxy {
+    pub policy: Policy,
+    pub upstream: Upstream,
+}
+
+/// One client connection: who it is, and the engine connection it may reuse.
+#[derive(Debug)]
+pub struct Session {
+    pub identity: ClientIdentity,
+    pub peer: SocketAddr,
+    engine: Mutex<Option<upstream::Sender>>,
+}
+
+impl Session {
+    pub fn new(identity: ClientIdentity, peer: SocketAddr) -> Session {
+        Session {
+            identity,
+            peer,
+            engine: Mutex::new(None),
+        }
+    }
+}
+
+impl Proxy {
+    /// Handles one request from `session`. Never fails: every error becomes a response.
+    pub async fn handle(
+        self: Arc<Self>,
+        session: Arc<Session>,
+        req: Request<Incoming>,
+    ) -> Result<Response<ResponseBody>, Infallible> {
+        let start = Instant::now();
+        let raw_path = req.uri().path().to_string();
+        let record = |decision, access| {
+            AuditRecord::new(
+                session.identity.display_name(),
+                &session.identity.fingerprint,
+                session.peer,
+                req.method().as_str(),
+                &raw_path,
+                decision,
+                access,
+                start,
+            )
+        };
+        let decoded = match path::canonical(&raw_path) {
+            Ok(p) => p,
+            Err(e) => return Ok(ProxyError::from(e).into_response(record(AuditDecision::Invalid, None))),
+        };
+        let upgrade = req.headers().get(header::UPGRADE).cloned();
+        let view = RequestView {
+            method: req.method(),
+            path: &decoded,
+            upgrade: upgrade.is_some(),
+        };
+        let decision = self.policy.decide(&session.identity, &view);
+        let refusal = match decision {
+            Decision::Allow(_) => None,
+            Decision::UnknownClient => Some(ProxyError::UnknownClient),
+            Decision::Forbidden(_) => Some(ProxyError::Forbidden {
+                method: req.method().to_string(),
+                path: raw_path.clone(),
+            }),
+        };
+        if let Some(err) = refusal {
+            return Ok(err.into_response(record(AuditDecision::Deny, decision.access())));
+        }
+        let record = record(AuditDecision::Allow, decision.access());
+        Ok(self.forward(&session, req, upgrade, record).await)
+    }
+
+    async fn forward(
+        &self,
+        session: &Session,
+        mut req: Request<Incoming>,
+        upgrade: Option<HeaderValue>,
+        record: AuditRecord,
+    ) -> Response<ResponseBody> {
+        let client_upgrade = upgrade.as_ref().map(|_| hyper::upgrade::on(&mut req));
+        let upstream_req = self.upstream_request(req, upgrade, &record);
+        let mut sender = match self.upstream.sender(&session.engine).await {
+            Ok(s) => s,
+            Err(e) => return ProxyError::from(e).into_response(record),
+        };
+        let mut resp = match sender.send_request(upstream_req).await {
+            Ok(r) => r,
+            Err(e) => {
+                return ProxyError::from(self.upstream.request_error(e)).into_response(record)
+            }
+        };
+        record.counters.set_status(resp.status().as_u16());
+        if resp.status() == StatusCode::SWITCHING_PROTOCOLS {
+            let Some(client_upgrade) = client_upgrade else {
+                return ProxyError::UnexpectedUpgrade.into_response(record);
+            };
+            record.counters.set_upgraded();
+            let engine_upgrade = hyper::upgrade::on(&mut resp);
+            tokio::spawn(upgrade::splice(client_upgrade, engine_upgrade, record));
+            let (parts, _) = resp.into_parts();
+            return Response::from_parts(parts, ResponseBody::empty());
+        }
+        upstream::keep(&session.engine, sender);
+        let (mut parts, body) = resp.into_parts();
+        headers::strip_hop_by_hop(&mut parts.headers);
+        Response::from_parts(parts, ResponseBody::stream(body, record))
+    }
+
+    fn upstream_request(
+        &self,
+        req: Request<Incoming>,
+        upgrade: Option<HeaderValue>,
+        record: &AuditRecord,
+    ) -> Request<RequestBody> {
+        let (mut parts, body) = req.into_parts();
+        // Origin-form towards the engine; the query passes byte for byte.
+        let target = parts
+            .uri
+            .path_and_query()
+            .map(|pq| pq.as_str())
+            .unwrap_or("/");
+        parts.uri = target.parse::<Uri>().unwrap_or_else(|_| Uri::from_static("/"));
+        parts.version = http::Version::HTTP_11;
+        headers::strip_hop_by_hop(&mut parts.headers);
+        if let Some(up) = upgrade {
+            headers::set_upgrade(&mut parts.headers, up);
+        }
+        if !parts.headers.contains_key(header::HOST) {
+            parts
+                .headers
+                .insert(header::HOST, HeaderValue::from_static("docker"));
+        }
+        Request::from_parts(parts, RequestBody::new(body, record.counters.clone()))
+    }
+}
