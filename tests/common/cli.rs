@@ -1,0 +1,91 @@
+//! The real clients, docker CLI and curl, pointed at the gateway with a client bundle.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output, Stdio};
+
+use super::pki::ClientCert;
+
+/// The docker CLI (version 28 on PATH) configured for `host` with `client`'s bundle.
+pub struct Docker {
+    pub program: PathBuf,
+    pub host: String,
+    pub cert_dir: PathBuf,
+    config_dir: tempfile::TempDir,
+}
+
+impl Docker {
+    pub fn new(host: &str, client: &ClientCert) -> Docker {
+        Docker::with_program("docker", host, client)
+    }
+
+    /// Debian's docker.io CLI (20.10), which ends stdin with a bare TCP FIN.
+    pub fn legacy(host: &str, client: &ClientCert) -> Docker {
+        Docker::with_program("/usr/bin/docker", host, client)
+    }
+
+    pub fn with_program(program: &str, host: &str, client: &ClientCert) -> Docker {
+        Docker {
+            program: PathBuf::from(program),
+            host: host.to_string(),
+            cert_dir: client.dir.clone(),
+            config_dir: tempfile::tempdir().expect("tempdir"),
+        }
+    }
+
+    /// A command with the TLS environment set; bounded by `timeout 120`.
+    pub fn cmd(&self, args: &[&str]) -> Command {
+        let mut c = Command::new("timeout");
+        c.arg("120").arg(&self.program).args(args);
+        c.env("DOCKER_HOST", &self.host)
+            .env("DOCKER_TLS_VERIFY", "1")
+            .env("DOCKER_CERT_PATH", &self.cert_dir)
+            .env("DOCKER_CONFIG", self.config_dir.path())
+            .env_remove("DOCKER_CONTEXT")
+            .stdin(Stdio::null());
+        c
+    }
+
+    pub fn run(&self, args: &[&str]) -> Output {
+        self.cmd(args).output().expect("run docker")
+    }
+
+    /// Runs and asserts success; returns stdout.
+    pub fn ok(&self, args: &[&str]) -> String {
+        let out = self.run(args);
+        assert!(
+            out.status.success(),
+            "docker {args:?} failed: {}\nstdout: {}\nstderr: {}",
+            out.status,
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        );
+        String::from_utf8_lossy(&out.stdout).into_owned()
+    }
+}
+
+/// The docker CLI talking to the engine's socket directly (for comparisons and setup).
+pub fn docker_direct(socket: &Path, args: &[&str]) -> Output {
+    Command::new("timeout")
+        .arg("120")
+        .arg("docker")
+        .args(args)
+        .env("DOCKER_HOST", format!("unix://{}", socket.display()))
+        .env_remove("DOCKER_TLS_VERIFY")
+        .env_remove("DOCKER_CERT_PATH")
+        .env_remove("DOCKER_CONTEXT")
+        .stdin(Stdio::null())
+        .output()
+        .expect("run docker")
+}
+
+/// curl with `client`'s bundle and a 60 s cap.
+pub fn curl(client: &ClientCert) -> Command {
+    let mut c = Command::new("curl");
+    c.args(["-sS", "--max-time", "60", "--cert"])
+        .arg(client.cert())
+        .arg("--key")
+        .arg(client.key())
+        .arg("--cacert")
+        .arg(client.ca());
+    c
+}

@@ -1,0 +1,78 @@
+//! A scripted fake Docker Engine on a temporary unix socket, for what the real engine cannot do
+//! on demand: die mid-stream, stall, half-close, send garbage. It counts connections, so tests can
+//! prove that nothing reached the engine.
+
+use std::future::Future;
+use std::path::PathBuf;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::Arc;
+
+use tempfile::TempDir;
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::{UnixListener, UnixStream};
+
+pub struct FakeEngine {
+    pub socket: PathBuf,
+    connections: Arc<AtomicUsize>,
+    _dir: TempDir,
+}
+
+impl FakeEngine {
+    /// Serves each connection with `handler`.
+    pub fn start<F, Fut>(handler: F) -> FakeEngine
+    where
+        F: Fn(UnixStream) -> Fut + Send + Sync + 'static,
+        Fut: Future<Output = ()> + Send + 'static,
+    {
+        let dir = tempfile::Builder::new().prefix("dockgate-fake").tempdir().expect("tempdir");
+        let socket = dir.path().join("docker.sock");
+        let listener = UnixListener::bind(&socket).expect("bind fake engine");
+        let connections = Arc::new(AtomicUsize::new(0));
+        let count = connections.clone();
+        tokio::spawn(async move {
+            let handler = Arc::new(handler);
+            while let Ok((stream, _)) = listener.accept().await {
+                count.fetch_add(1, Ordering::SeqCst);
+                tokio::spawn(handler(stream));
+            }
+        });
+        FakeEngine {
+            socket,
+            connections,
+            _dir: dir,
+        }
+    }
+
+    /// An engine that answers every request with `200 {"ok":true}` on keep-alive connections.
+    pub fn ok() -> FakeEngine {
+        FakeEngine::start(|mut s| async move {
+            while read_head(&mut s).await.is_some() {
+                let body = "{\"ok\":true}";
+                let resp = format!(
+                    "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: {}\r\n\r\n{body}",
+                    body.len()
+                );
+                if s.write_all(resp.as_bytes()).await.is_err() {
+                    return;
+                }
+            }
+        })
+    }
+
+    pub fn connections(&self) -> usize {
+        self.connections.load(Ordering::SeqCst)
+    }
+}
+
+/// Reads one request head (through the blank line). Bodies are not read.
+pub async fn read_head(s: &mut UnixStream) -> Option<String> {
+    let mut head = Vec::new();
+    let mut b = [0u8; 1];
+    while !head.ends_with(b"\r\n\r\n") {
+        match s.read(&mut b).await {
+            Ok(1) => head.push(b[0]),
+            _ => return None,
+        }
+    }
+    Some(String::from_utf8_lossy(&head).into_owned())
+}

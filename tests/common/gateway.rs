@@ -1,0 +1,167 @@
+//! The gateway under test: in-process on 127.0.0.1:0 (for the fake-engine tests), or the real
+//! `dockgate` binary with JSON logs (for the docker CLI and curl tests).
+
+use std::io::{BufRead, BufReader};
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use super::pki::Pki;
+use super::wait;
+
+/// A config file for the gateway: the test PKI, `socket` as the engine, `extra` TOML appended
+/// (must hold at least one `[[allow]]` unless testing its absence).
+pub fn write_config(pki: &Pki, socket: &Path, extra: &str) -> PathBuf {
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    static N: AtomicUsize = AtomicUsize::new(0);
+    let q = |p: &Path| toml::Value::String(p.display().to_string()).to_string();
+    let text = format!(
+        "[listen]\naddresses = [\"127.0.0.1:0\"]\n\n[tls]\nca = {}\ncert = {}\nkey = {}\n\n[upstream]\nsocket = {}\n\n[log]\nformat = \"json\"\nlevel = \"info\"\n\n{}\n",
+        q(&pki.ca_path),
+        q(&pki.server_cert),
+        q(&pki.server_key),
+        q(socket),
+        extra
+    );
+    let path = pki
+        .path()
+        .join(format!("dockgate-{}.toml", N.fetch_add(1, Ordering::Relaxed)));
+    std::fs::write(&path, text).expect("write config");
+    path
+}
+
+/// The usual rules: `admin` full, `reader` read-only.
+pub const RULES: &str = "[[allow]]\ncn = \"admin\"\naccess = \"full\"\n\n[[allow]]\ncn = \"reader\"\naccess = \"read-only\"\n";
+
+/// The gateway running inside the test's tokio runtime.
+pub struct InProcess {
+    pub addr: SocketAddr,
+    stop: Option<tokio::sync::oneshot::Sender<()>>,
+}
+
+impl InProcess {
+    pub async fn start(pki: &Pki, socket: &Path, extra: &str) -> InProcess {
+        let path = write_config(pki, socket, extra);
+        let config = dockgate::config::Config::load(&path).expect("config");
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
+        let addr = listener.local_addr().expect("addr");
+        let (tx, rx) = tokio::sync::oneshot::channel::<()>();
+        tokio::spawn(async move {
+            dockgate::run(vec![listener], config, async {
+                let _ = rx.await;
+            })
+            .await
+            .expect("gateway");
+        });
+        InProcess {
+            addr,
+            stop: Some(tx),
+        }
+    }
+}
+
+impl Drop for InProcess {
+    fn drop(&mut self) {
+        if let Some(tx) = self.stop.take() {
+            let _ = tx.send(());
+        }
+    }
+}
+
+/// The `dockgate` binary, serving with a generated config.
+pub struct Process {
+    pub addr: SocketAddr,
+    pub config: PathBuf,
+    child: Child,
+    logs: Arc<Mutex<Vec<String>>>,
+}
+
+impl Process {
+    pub fn start(pki: &Pki, socket: &Path, extra: &str) -> Process {
+        let config = write_config(pki, socket, extra);
+        Process::start_with_config(&config)
+    }
+
+    pub fn start_with_config(config: &Path) -> Process {
+        let mut child = Command::new(env!("CARGO_BIN_EXE_dockgate"))
+            .args(["serve", "--config"])
+            .arg(config)
+            .env_remove("RUST_LOG")
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("spawn dockgate");
+        let logs = Arc::new(Mutex::new(Vec::new()));
+        let stderr = child.stderr.take().expect("stderr");
+        let sink = logs.clone();
+        std::thread::spawn(move || {
+            for line in BufReader::new(stderr).lines().map_while(Result::ok) {
+                sink.lock().expect("logs").push(line);
+            }
+        });
+        let mut process = Process {
+            addr: "127.0.0.1:0".parse().expect("addr"),
+            config: config.to_path_buf(),
+            child,
+            logs,
+        };
+        let line = process
+            .wait_log(Duration::from_secs(20), |v| v["message"] == "listening")
+            .unwrap_or_else(|| panic!("dockgate did not start listening; logs:\n{}", process.logs().join("\n")));
+        process.addr = line["addr"].as_str().expect("addr field").parse().expect("addr");
+        process
+    }
+
+    /// Every stderr line so far.
+    pub fn logs(&self) -> Vec<String> {
+        self.logs.lock().expect("logs").clone()
+    }
+
+    /// Every stderr line that is a JSON object.
+    pub fn json_logs(&self) -> Vec<serde_json::Value> {
+        self.logs()
+            .iter()
+            .filter_map(|l| serde_json::from_str(l).ok())
+            .collect()
+    }
+
+    /// Waits for a JSON log line matching `pred`.
+    pub fn wait_log(
+        &self,
+        limit: Duration,
+        pred: impl Fn(&serde_json::Value) -> bool,
+    ) -> Option<serde_json::Value> {
+        wait::until(limit, || self.json_logs().into_iter().find(|v| pred(v)))
+    }
+
+    /// The audit events so far.
+    pub fn audit(&self) -> Vec<serde_json::Value> {
+        self.json_logs()
+            .into_iter()
+            .filter(|v| v["target"] == "dockgate::audit")
+            .collect()
+    }
+
+    /// `tcp://127.0.0.1:PORT`.
+    pub fn docker_host(&self) -> String {
+        format!("tcp://{}", self.addr)
+    }
+
+    pub fn url(&self, path: &str) -> String {
+        format!("https://{}{}", self.addr, path)
+    }
+
+    pub fn pid(&self) -> u32 {
+        self.child.id()
+    }
+}
+
+impl Drop for Process {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
