@@ -1,0 +1,96 @@
+//! Streams are not buffered: `docker logs -f` shows a line the container writes after the stream
+//! opened, and `docker events` shows events as they happen, while both commands keep running.
+
+mod common;
+
+use std::io::{BufRead, BufReader};
+use std::process::{Child, Stdio};
+use std::sync::mpsc::{channel, Receiver};
+use std::time::Duration;
+
+use common::cli::Docker;
+use common::gateway::{Process, RULES};
+use common::pki::Pki;
+use common::{engine_socket, test_image, unique};
+
+fn lines(child: &mut Child) -> Receiver<String> {
+    let (tx, rx) = channel();
+    let out = child.stdout.take().expect("stdout");
+    std::thread::spawn(move || {
+        for line in BufReader::new(out).lines().map_while(Result::ok) {
+            if tx.send(line).is_err() {
+                return;
+            }
+        }
+    });
+    rx
+}
+
+fn expect_line(rx: &Receiver<String>, want: &str) {
+    let deadline = std::time::Instant::now() + Duration::from_secs(60);
+    while let Some(left) = deadline.checked_duration_since(std::time::Instant::now()) {
+        match rx.recv_timeout(left) {
+            Ok(l) if l.contains(want) => return,
+            Ok(_) => continue,
+            Err(_) => break,
+        }
+    }
+    panic!("`{want}` never arrived");
+}
+
+#[test]
+fn logs_follow_delivers_new_lines_while_running() {
+    let pki = Pki::new();
+    let gw = Process::start(&pki, &engine_socket(), RULES);
+    let docker = Docker::new(&gw.docker_host(), &pki.client("admin"));
+    let name = unique("logs");
+    docker.ok(&["run", "-d", "--name", &name, &test_image(), "sh", "-c", "echo first; exec sleep 600"]);
+    let mut follow = docker.cmd(&["logs", "-f", &name]).stdout(Stdio::piped()).spawn().expect("logs -f");
+    let rx = lines(&mut follow);
+    expect_line(&rx, "first");
+    // Written after `logs -f` has shown the first line: it can only arrive by streaming.
+    docker.ok(&["exec", &name, "sh", "-c", "echo second > /proc/1/fd/1"]);
+    expect_line(&rx, "second");
+    assert!(follow.try_wait().expect("try_wait").is_none(), "logs -f ended early");
+    docker.ok(&["rm", "-f", &name]);
+    let _ = follow.kill();
+    let _ = follow.wait();
+}
+
+#[test]
+fn events_arrive_as_they_happen() {
+    let pki = Pki::new();
+    let gw = Process::start(&pki, &engine_socket(), RULES);
+    let docker = Docker::new(&gw.docker_host(), &pki.client("admin"));
+    let name = unique("events");
+    // --since replays what happened before the subscription, so nothing is missed by a race.
+    let since = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .expect("clock")
+        .as_secs()
+        - 1;
+    let mut events = docker
+        .cmd(&[
+            "events",
+            "--since",
+            &since.to_string(),
+            "--filter",
+            &format!("container={name}"),
+            "--format",
+            "{{.Action}} {{.Actor.Attributes.name}}",
+        ])
+        .stdout(Stdio::piped())
+        .spawn()
+        .expect("events");
+    let rx = lines(&mut events);
+    docker.ok(&["create", "--name", &name, &test_image(), "true"]);
+    expect_line(&rx, &format!("create {name}"));
+    // The stream is open and has delivered; what follows can only arrive live.
+    docker.ok(&["start", &name]);
+    expect_line(&rx, &format!("start {name}"));
+    assert!(events.try_wait().expect("try_wait").is_none(), "docker events ended early");
+    docker.ok(&["rm", "-f", &name]);
+    expect_line(&rx, &format!("destroy {name}"));
+    let _ = events.kill();
+    let _ = events.wait();
+}
