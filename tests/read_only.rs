@@ -1,0 +1,60 @@
+//! A `read-only` client can look but not touch, with the docker CLI against the real engine:
+//! ps, images, inspect, logs work; run, exec, rm, export, cp out and save are refused with a 403
+//! whose message the CLI prints. A certificate matching no `[[allow]]` entry is refused everything.
+
+mod common;
+
+use common::cli::Docker;
+use common::gateway::{Process, RULES};
+use common::pki::Pki;
+use common::{engine_socket, test_image, unique};
+
+fn refused(docker: &Docker, args: &[&str]) {
+    let out = docker.run(args);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success(), "{args:?} succeeded for a read-only client");
+    assert!(stderr.contains("dockgate: access denied"), "{args:?}: {stderr}");
+}
+
+#[test]
+fn read_only_client_reads_but_cannot_change_or_copy_out() {
+    let pki = Pki::new();
+    let gw = Process::start(&pki, &engine_socket(), RULES);
+    let admin = Docker::new(&gw.docker_host(), &pki.client("admin"));
+    let reader = Docker::new(&gw.docker_host(), &pki.client("reader"));
+    let image = test_image();
+    let name = unique("ro");
+    admin.ok(&["run", "-d", "--name", &name, &image, "sh", "-c", "echo visible; exec sleep 600"]);
+
+    reader.ok(&["version"]);
+    reader.ok(&["ps"]);
+    reader.ok(&["images"]);
+    reader.ok(&["inspect", &name]);
+    let logs = reader.ok(&["logs", &name]);
+    assert_eq!(logs, "visible\n");
+
+    let dir = tempfile::tempdir().expect("tempdir");
+    let tar = dir.path().join("x.tar");
+    refused(&reader, &["run", "--rm", &image, "true"]);
+    refused(&reader, &["exec", &name, "true"]);
+    refused(&reader, &["rm", "-f", &name]);
+    refused(&reader, &["stop", &name]);
+    refused(&reader, &["export", "-o", tar.to_str().expect("path"), &name]);
+    refused(&reader, &["cp", &format!("{name}:/bin/busybox"), tar.to_str().expect("path")]);
+    refused(&reader, &["save", "-o", tar.to_str().expect("path"), &image]);
+    // For hijacks the CLI prints only the status: "unable to upgrade to tcp, received 403".
+    let out = reader.run(&["attach", &name]);
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("403"));
+
+    admin.ok(&["rm", "-f", &name]);
+}
+
+#[test]
+fn unknown_client_is_refused_everything() {
+    let pki = Pki::new();
+    let gw = Process::start(&pki, &engine_socket(), RULES);
+    let stranger = Docker::new(&gw.docker_host(), &pki.client("stranger"));
+    refused(&stranger, &["ps"]);
+    refused(&stranger, &["version"]);
+}
