@@ -102,7 +102,12 @@ pub async fn run(config: &Config, engine_optional: bool) -> Vec<Line> {
         "{} [[allow]] rule(s) loaded",
         config.allow.len()
     )));
-    match ping(&config.upstream.socket, config.limits.upstream_connect_timeout).await {
+    match ping(
+        &config.upstream.socket,
+        config.limits.upstream_connect_timeout,
+    )
+    .await
+    {
         Ok(v) => out.push(Line::Ok(format!(
             "Docker Engine at {} answers /_ping (API version {})",
             config.upstream.socket.display(),
@@ -124,11 +129,19 @@ fn server_cert_expiry(path: &Path) -> Option<Line> {
     let left = not_after.timestamp() - time::OffsetDateTime::now_utc().unix_timestamp();
     let days = left / 86_400;
     Some(if left <= 0 {
-        Line::Fail(format!("server certificate {} expired on {not_after}", path.display()))
+        Line::Fail(format!(
+            "server certificate {} expired on {not_after}",
+            path.display()
+        ))
     } else if days < 7 {
-        Line::Warn(format!("server certificate {} expires in {days} day(s), on {not_after}", path.display()))
+        Line::Warn(format!(
+            "server certificate {} expires in {days} day(s), on {not_after}",
+            path.display()
+        ))
     } else {
-        Line::Ok(format!("server certificate valid until {not_after} ({days} days)"))
+        Line::Ok(format!(
+            "server certificate valid until {not_after} ({days} days)"
+        ))
     })
 }
 

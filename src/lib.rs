@@ -46,7 +46,7 @@ pub enum BuildError {
     Tls {
         path: std::path::PathBuf,
         #[source]
-        source: tls::TlsError,
+        source: Box<tls::TlsError>,
     },
 }
 
@@ -54,7 +54,7 @@ pub enum BuildError {
 pub fn build(config: &Config) -> Result<Arc<Server>, BuildError> {
     let tls = tls::server_config(&config.tls).map_err(|source| BuildError::Tls {
         path: config.source.clone(),
-        source,
+        source: Box::new(source),
     })?;
     let proxy = Proxy {
         policy: Policy::compile(&config.allow),
@@ -84,9 +84,13 @@ pub async fn run(
             tracing::info!(%addr, upstream = %config.upstream.socket.display(), "listening");
         }
         let server = server.clone();
-        accept_loops.spawn(listener::accept_loop(listener, permits.clone(), move |stream, peer, permit| {
-            tokio::spawn(server.clone().serve(stream, peer, permit));
-        }));
+        accept_loops.spawn(listener::accept_loop(
+            listener,
+            permits.clone(),
+            move |stream, peer, permit| {
+                tokio::spawn(server.clone().serve(stream, peer, permit));
+            },
+        ));
     }
     shutdown.await;
     tracing::info!("shutting down");

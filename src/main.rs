@@ -38,10 +38,13 @@ fn main() -> ExitCode {
         } => match quickstart::prepare(&dir, listen, &socket) {
             Ok((config, created)) => {
                 if created {
-                    println!("created a development CA and certificates in {}", dir.display());
+                    println!(
+                        "created a development CA and certificates in {}",
+                        dir.display()
+                    );
                 }
-                let text = quickstart::instructions(&config, config.source.parent().unwrap_or(&dir));
-                serve(config, Some(text))
+                let cert_dir = config.source.parent().unwrap_or(&dir).to_path_buf();
+                serve(config, Some(cert_dir))
             }
             Err(e) => fail(2, &e),
         },
@@ -54,10 +57,13 @@ fn fail(code: u8, e: &dyn std::error::Error) -> ExitCode {
 }
 
 fn runtime() -> std::io::Result<tokio::runtime::Runtime> {
-    tokio::runtime::Builder::new_multi_thread().enable_all().build()
+    tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
 }
 
-fn serve(config: Config, banner: Option<String>) -> ExitCode {
+/// Runs the gateway; with `quickstart_dir`, first prints how to reach it.
+fn serve(config: Config, quickstart_dir: Option<std::path::PathBuf>) -> ExitCode {
     telemetry::init(config.log.format, &config.log.level);
     let rt = match runtime() {
         Ok(rt) => rt,
@@ -71,8 +77,10 @@ fn serve(config: Config, banner: Option<String>) -> ExitCode {
         if let Err(e) = dockgate::build(&config) {
             return fail(2, &e);
         }
-        if let Some(text) = banner {
-            println!("{text}");
+        if let Some(dir) = quickstart_dir {
+            if let Some(addr) = listeners.first().and_then(|l| l.local_addr().ok()) {
+                println!("{}", quickstart::instructions(&config, &dir, addr));
+            }
         }
         match dockgate::run(listeners, config, shutdown_signal()).await {
             Ok(()) => ExitCode::SUCCESS,
@@ -122,10 +130,16 @@ fn check_cmd(path: &std::path::Path, engine_optional: bool) -> ExitCode {
         }
     }
     if failed {
-        println!("dockgate check: configuration {} has problems", path.display());
+        println!(
+            "dockgate check: configuration {} has problems",
+            path.display()
+        );
         ExitCode::from(1)
     } else {
-        println!("dockgate check: configuration {} is ready to serve", path.display());
+        println!(
+            "dockgate check: configuration {} is ready to serve",
+            path.display()
+        );
         ExitCode::SUCCESS
     }
 }
@@ -134,10 +148,18 @@ fn certs_init(opts: certs::InitOptions) -> ExitCode {
     match certs::init(&opts) {
         Ok(report) => {
             println!("CA:                 {}", report.ca.display());
-            println!("server certificate: {} (names: {})", report.server_cert.display(), report.server_names.join(", "));
+            println!(
+                "server certificate: {} (names: {})",
+                report.server_cert.display(),
+                report.server_names.join(", ")
+            );
             println!("server key:         {}", report.server_key.display());
             for c in &report.clients {
-                println!("client {:<12} {} (use as DOCKER_CERT_PATH)", c.name, c.dir.display());
+                println!(
+                    "client {:<12} {} (use as DOCKER_CERT_PATH)",
+                    c.name,
+                    c.dir.display()
+                );
             }
             ExitCode::SUCCESS
         }

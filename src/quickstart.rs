@@ -33,7 +33,11 @@ pub enum QuickstartError {
 }
 
 /// Makes sure the certificates exist and returns the configuration to serve with.
-pub fn prepare(dir: &Path, listen: SocketAddr, socket: &Path) -> Result<(Config, bool), QuickstartError> {
+pub fn prepare(
+    dir: &Path,
+    listen: SocketAddr,
+    socket: &Path,
+) -> Result<(Config, bool), QuickstartError> {
     let clients = vec![CLIENT.to_string()];
     let planned = certs::planned_files(dir, &clients);
     let missing: Vec<&PathBuf> = planned.iter().filter(|p| !p.exists()).collect();
@@ -77,14 +81,9 @@ pub fn prepare(dir: &Path, listen: SocketAddr, socket: &Path) -> Result<(Config,
     Ok((Config::load(&path)?, created))
 }
 
-/// The commands a newcomer can paste to try the gateway.
-pub fn instructions(config: &Config, cert_dir: &Path) -> String {
-    let addr = config.listen.first().copied();
-    let host = match addr {
-        Some(SocketAddr::V4(a)) => format!("{}:{}", a.ip(), a.port()),
-        Some(SocketAddr::V6(a)) => format!("[{}]:{}", a.ip(), a.port()),
-        None => "127.0.0.1:2376".to_string(),
-    };
+/// The commands a newcomer can paste to try the gateway listening on `addr`.
+pub fn instructions(config: &Config, cert_dir: &Path, addr: SocketAddr) -> String {
+    let host = addr.to_string();
     let client = cert_dir.join("clients").join(CLIENT);
     let c = client.display();
     format!(

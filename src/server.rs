@@ -42,7 +42,8 @@ impl Server {
         _permit: OwnedSemaphorePermit,
     ) {
         tune_socket(&stream);
-        let handshake = tokio::time::timeout(self.limits.handshake_timeout, self.acceptor.accept(stream)).await;
+        let handshake =
+            tokio::time::timeout(self.limits.handshake_timeout, self.acceptor.accept(stream)).await;
         let tls = match handshake {
             Err(_) => {
                 tracing::info!(
@@ -79,7 +80,9 @@ impl Server {
             .header_read_timeout(self.limits.header_timeout)
             .max_header_size(self.limits.max_header_bytes)
             .max_buf_size(self.limits.max_header_bytes.max(400 * 1024) + 8192);
-        let conn = builder.serve_connection(TokioIo::new(tls), service).with_upgrades();
+        let conn = builder
+            .serve_connection(TokioIo::new(tls), service)
+            .with_upgrades();
         async move {
             tracing::debug!("connection established");
             if let Err(e) = conn.await {

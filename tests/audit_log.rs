@@ -21,7 +21,11 @@ async fn audit_lines_have_stable_fields_and_no_secrets() {
     let admin = pki.client("admin");
     let reader = pki.client("reader");
     let url = gw.url("/v1.41/images/create?fromImage=busybox&tag=latest");
-    let (admin2, reader2, gw_url) = (admin.clone(), reader.clone(), gw.url("/containers/x/export"));
+    let (admin2, reader2, gw_url) = (
+        admin.clone(),
+        reader.clone(),
+        gw.url("/containers/x/export"),
+    );
     tokio::task::spawn_blocking(move || {
         let out = curl(&admin2)
             .args(["-X", "POST", "-H"])
@@ -45,10 +49,23 @@ async fn audit_lines_have_stable_fields_and_no_secrets() {
     .expect("two audit lines");
     let allowed = &audit[0];
     for field in [
-        "client_cn", "fingerprint", "peer", "method", "path", "status", "bytes_in", "bytes_out",
-        "duration_ms", "upgraded", "decision", "access",
+        "client_cn",
+        "fingerprint",
+        "peer",
+        "method",
+        "path",
+        "status",
+        "bytes_in",
+        "bytes_out",
+        "duration_ms",
+        "upgraded",
+        "decision",
+        "access",
     ] {
-        assert!(allowed.get(field).is_some(), "field {field} missing: {allowed}");
+        assert!(
+            allowed.get(field).is_some(),
+            "field {field} missing: {allowed}"
+        );
     }
     assert_eq!(allowed["client_cn"], "admin");
     assert_eq!(allowed["method"], "POST");
@@ -71,6 +88,9 @@ async fn audit_lines_have_stable_fields_and_no_secrets() {
     assert!(!all.contains(SECRET), "a header value reached the log");
     assert!(!all.contains("fromImage"), "a query string reached the log");
     for line in gw.logs() {
-        assert!(serde_json::from_str::<serde_json::Value>(&line).is_ok(), "not JSON: {line}");
+        assert!(
+            serde_json::from_str::<serde_json::Value>(&line).is_ok(),
+            "not JSON: {line}"
+        );
     }
 }

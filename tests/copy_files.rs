@@ -22,14 +22,36 @@ fn cp_into_and_out_of_a_container() {
     std::fs::create_dir(dir.path().join("tree")).expect("mkdir");
     std::fs::write(dir.path().join("tree/a.txt"), "alpha").expect("write");
 
-    docker.ok(&["cp", src.to_str().expect("path"), &format!("{name}:/tmp/in.bin")]);
-    docker.ok(&["cp", dir.path().join("tree").to_str().expect("path"), &format!("{name}:/tmp/")]);
+    docker.ok(&[
+        "cp",
+        src.to_str().expect("path"),
+        &format!("{name}:/tmp/in.bin"),
+    ]);
+    docker.ok(&[
+        "cp",
+        dir.path().join("tree").to_str().expect("path"),
+        &format!("{name}:/tmp/"),
+    ]);
     let out = dir.path().join("out.bin");
-    docker.ok(&["cp", &format!("{name}:/tmp/in.bin"), out.to_str().expect("path")]);
+    docker.ok(&[
+        "cp",
+        &format!("{name}:/tmp/in.bin"),
+        out.to_str().expect("path"),
+    ]);
     let back = dir.path().join("back");
-    docker.ok(&["cp", &format!("{name}:/tmp/tree"), back.to_str().expect("path")]);
+    docker.ok(&[
+        "cp",
+        &format!("{name}:/tmp/tree"),
+        back.to_str().expect("path"),
+    ]);
     docker.ok(&["rm", "-f", &name]);
 
-    assert!(std::fs::read(&out).expect("read") == data, "round trip differs");
-    assert_eq!(std::fs::read_to_string(back.join("a.txt")).expect("read"), "alpha");
+    assert!(
+        std::fs::read(&out).expect("read") == data,
+        "round trip differs"
+    );
+    assert_eq!(
+        std::fs::read_to_string(back.join("a.txt")).expect("read"),
+        "alpha"
+    );
 }

@@ -21,7 +21,11 @@ fn filters_query_matches_the_direct_socket() {
         .arg(gw.url("/v1.41/images/json"))
         .output()
         .expect("curl");
-    assert!(via.status.success(), "{}", String::from_utf8_lossy(&via.stderr));
+    assert!(
+        via.status.success(),
+        "{}",
+        String::from_utf8_lossy(&via.stderr)
+    );
     let direct = Command::new("curl")
         .args(["-sSf", "-G", "--data-urlencode", &filters, "--unix-socket"])
         .arg(engine_socket())
@@ -29,9 +33,16 @@ fn filters_query_matches_the_direct_socket() {
         .output()
         .expect("curl");
     assert!(direct.status.success());
-    assert_eq!(String::from_utf8_lossy(&via.stdout), String::from_utf8_lossy(&direct.stdout));
+    assert_eq!(
+        String::from_utf8_lossy(&via.stdout),
+        String::from_utf8_lossy(&direct.stdout)
+    );
     let list: serde_json::Value = serde_json::from_slice(&via.stdout).expect("JSON");
-    assert_eq!(list.as_array().map(Vec::len), Some(1), "the filter selected one image: {list}");
+    assert_eq!(
+        list.as_array().map(Vec::len),
+        Some(1),
+        "the filter selected one image: {list}"
+    );
 }
 
 #[test]

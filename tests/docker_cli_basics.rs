@@ -15,8 +15,19 @@ fn version_info_ps_images_and_run() {
     let docker = Docker::new(&gw.docker_host(), &pki.client("admin"));
     let image = test_image();
 
-    let via_gateway = docker.ok(&["version", "--format", "{{.Server.Version}} {{.Server.APIVersion}}"]);
-    let direct = docker_direct(&engine_socket(), &["version", "--format", "{{.Server.Version}} {{.Server.APIVersion}}"]);
+    let via_gateway = docker.ok(&[
+        "version",
+        "--format",
+        "{{.Server.Version}} {{.Server.APIVersion}}",
+    ]);
+    let direct = docker_direct(
+        &engine_socket(),
+        &[
+            "version",
+            "--format",
+            "{{.Server.Version}} {{.Server.APIVersion}}",
+        ],
+    );
     assert_eq!(via_gateway, String::from_utf8_lossy(&direct.stdout));
 
     let info = docker.ok(&["info", "--format", "{{.ServerVersion}} {{.Driver}}"]);
@@ -24,7 +35,10 @@ fn version_info_ps_images_and_run() {
 
     docker.ok(&["ps", "-a"]);
     let images = docker.ok(&["images", "--format", "{{.Repository}}:{{.Tag}}"]);
-    assert!(images.lines().any(|l| l == image), "{image} not in {images}");
+    assert!(
+        images.lines().any(|l| l == image),
+        "{image} not in {images}"
+    );
 
     let out = docker.ok(&["run", "--rm", &image, "echo", "hello from busybox"]);
     assert_eq!(out, "hello from busybox\n");

@@ -57,7 +57,10 @@ async fn the_101_keeps_the_engines_headers() {
     let mut tls = connect(gw.addr, &pki, &pki.client("admin")).await;
     let head = upgrade(&mut tls).await;
     assert!(head.starts_with("http/1.1 101"), "{head}");
-    assert!(head.contains("content-type: application/vnd.docker.raw-stream"), "{head}");
+    assert!(
+        head.contains("content-type: application/vnd.docker.raw-stream"),
+        "{head}"
+    );
     assert!(head.contains("upgrade: tcp"), "{head}");
     assert!(head.contains("connection: upgrade"), "{head}");
 }

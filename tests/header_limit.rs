@@ -26,10 +26,17 @@ fn measuring_engine() -> FakeEngine {
         while let Some(head) = read_head(&mut s).await {
             let len = head
                 .lines()
-                .find_map(|l| l.to_ascii_lowercase().strip_prefix("x-registry-config: ").map(str::len))
+                .find_map(|l| {
+                    l.to_ascii_lowercase()
+                        .strip_prefix("x-registry-config: ")
+                        .map(str::len)
+                })
                 .unwrap_or(0);
             let body = len.to_string();
-            let resp = format!("HTTP/1.1 200 OK\r\nContent-Length: {}\r\n\r\n{body}", body.len());
+            let resp = format!(
+                "HTTP/1.1 200 OK\r\nContent-Length: {}\r\n\r\n{body}",
+                body.len()
+            );
             if s.write_all(resp.as_bytes()).await.is_err() {
                 return;
             }
@@ -46,12 +53,20 @@ async fn default_limit_passes_a_large_registry_config_and_refuses_more() {
 
     let reply = request(gw.addr, &pki, &admin, with_header(100_000)).await;
     assert_eq!(reply.status, 200);
-    assert_eq!(reply.text(), "100000", "the header reached the engine intact");
+    assert_eq!(
+        reply.text(),
+        "100000",
+        "the header reached the engine intact"
+    );
 
     let before = engine.connections();
     let reply = request(gw.addr, &pki, &admin, with_header(140_000)).await;
     assert_eq!(reply.status, 431);
-    assert_eq!(engine.connections(), before, "an oversized head reached the engine");
+    assert_eq!(
+        engine.connections(),
+        before,
+        "an oversized head reached the engine"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -65,6 +80,16 @@ async fn configured_limit_is_applied() {
     )
     .await;
     let admin = pki.client("admin");
-    assert_eq!(request(gw.addr, &pki, &admin, with_header(8_000)).await.status, 200);
-    assert_eq!(request(gw.addr, &pki, &admin, with_header(20_000)).await.status, 431);
+    assert_eq!(
+        request(gw.addr, &pki, &admin, with_header(8_000))
+            .await
+            .status,
+        200
+    );
+    assert_eq!(
+        request(gw.addr, &pki, &admin, with_header(20_000))
+            .await
+            .status,
+        431
+    );
 }

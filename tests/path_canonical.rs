@@ -38,9 +38,17 @@ async fn non_canonical_paths_get_400_and_never_reach_the_engine() {
             reply.headers["content-type"], "application/json",
             "{path}: Docker-style error"
         );
-        assert!(reply.message().contains("path"), "{path}: {}", reply.message());
+        assert!(
+            reply.message().contains("path"),
+            "{path}: {}",
+            reply.message()
+        );
     }
-    assert_eq!(engine.connections(), 0, "a non-canonical path reached the engine");
+    assert_eq!(
+        engine.connections(),
+        0,
+        "a non-canonical path reached the engine"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -82,10 +90,15 @@ async fn query_strings_reach_the_engine_byte_for_byte() {
     let gw = InProcess::start(&pki, &engine.socket, RULES).await;
     let target = "/v1.41/images/json?filters=%7B%22reference%22%3A%7B%22busybox%3Alatest%22%3Atrue%7D%7D&all=1&x=a%2Fb+c%26d";
     let mut tls = connect(gw.addr, &pki, &pki.client("admin")).await;
-    tls.write_all(format!("GET {target} HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n").as_bytes())
-        .await
-        .expect("write");
+    tls.write_all(
+        format!("GET {target} HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n").as_bytes(),
+    )
+    .await
+    .expect("write");
     let (bytes, _) = read_to_close(&mut tls).await;
     assert!(bytes.starts_with(b"HTTP/1.1 200"));
-    assert_eq!(rx.recv().await.expect("request line"), format!("GET {target} HTTP/1.1"));
+    assert_eq!(
+        rx.recv().await.expect("request line"),
+        format!("GET {target} HTTP/1.1")
+    );
 }

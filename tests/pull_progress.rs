@@ -37,27 +37,46 @@ async fn gate(upstream: String, hold_after: u64) -> Gate {
     let (h, r, rd) = (held.clone(), release.clone(), released.clone());
     tokio::spawn(async move {
         while let Ok((client, _)) = listener.accept().await {
-            let Ok(server) = TcpStream::connect(&upstream).await else { continue };
+            let Ok(server) = TcpStream::connect(&upstream).await else {
+                continue;
+            };
             let (mut cr, mut cw) = client.into_split();
             let (mut sr, mut sw) = server.into_split();
-            tokio::spawn(async move { let _ = tokio::io::copy(&mut cr, &mut sw).await; let _ = sw.shutdown().await; });
+            tokio::spawn(async move {
+                let _ = tokio::io::copy(&mut cr, &mut sw).await;
+                let _ = sw.shutdown().await;
+            });
             let (h, r, rd, passed) = (h.clone(), r.clone(), rd.clone(), passed.clone());
             tokio::spawn(async move {
                 let mut buf = vec![0u8; 64 * 1024];
                 loop {
-                    let n = match sr.read(&mut buf).await { Ok(0) | Err(_) => break, Ok(n) => n };
-                    if cw.write_all(&buf[..n]).await.is_err() { break; }
-                    if passed.fetch_add(n as u64, Ordering::SeqCst) + n as u64 >= hold_after && !rd.load(Ordering::SeqCst) {
+                    let n = match sr.read(&mut buf).await {
+                        Ok(0) | Err(_) => break,
+                        Ok(n) => n,
+                    };
+                    if cw.write_all(&buf[..n]).await.is_err() {
+                        break;
+                    }
+                    if passed.fetch_add(n as u64, Ordering::SeqCst) + n as u64 >= hold_after
+                        && !rd.load(Ordering::SeqCst)
+                    {
                         h.store(true, Ordering::SeqCst);
                         let notified = r.notified();
-                        if !rd.load(Ordering::SeqCst) { notified.await; }
+                        if !rd.load(Ordering::SeqCst) {
+                            notified.await;
+                        }
                     }
                 }
                 let _ = cw.shutdown().await;
             });
         }
     });
-    Gate { addr, held, release, released }
+    Gate {
+        addr,
+        held,
+        release,
+        released,
+    }
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -79,7 +98,9 @@ async fn pull_progress_arrives_while_the_pull_is_running() {
     let out = pull.stdout.take().expect("stdout");
     std::thread::spawn(move || {
         for line in BufReader::new(out).lines().map_while(Result::ok) {
-            if tx.send(line).is_err() { return; }
+            if tx.send(line).is_err() {
+                return;
+            }
         }
     });
 
@@ -104,7 +125,10 @@ async fn pull_progress_arrives_while_the_pull_is_running() {
     .await
     .expect("join");
     let progress = progress.expect("no Downloading progress arrived");
-    assert!(gate.held.load(Ordering::SeqCst), "the download never reached the gate");
+    assert!(
+        gate.held.load(Ordering::SeqCst),
+        "the download never reached the gate"
+    );
     assert!(!progress.contains("Download complete"), "{progress}");
 
     gate.released.store(true, Ordering::SeqCst);

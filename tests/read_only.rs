@@ -12,8 +12,14 @@ use common::{engine_socket, test_image, unique};
 fn refused(docker: &Docker, args: &[&str]) {
     let out = docker.run(args);
     let stderr = String::from_utf8_lossy(&out.stderr);
-    assert!(!out.status.success(), "{args:?} succeeded for a read-only client");
-    assert!(stderr.contains("dockgate: access denied"), "{args:?}: {stderr}");
+    assert!(
+        !out.status.success(),
+        "{args:?} succeeded for a read-only client"
+    );
+    assert!(
+        stderr.contains("dockgate: access denied"),
+        "{args:?}: {stderr}"
+    );
 }
 
 #[test]
@@ -24,7 +30,16 @@ fn read_only_client_reads_but_cannot_change_or_copy_out() {
     let reader = Docker::new(&gw.docker_host(), &pki.client("reader"));
     let image = test_image();
     let name = unique("ro");
-    admin.ok(&["run", "-d", "--name", &name, &image, "sh", "-c", "echo visible; exec sleep 600"]);
+    admin.ok(&[
+        "run",
+        "-d",
+        "--name",
+        &name,
+        &image,
+        "sh",
+        "-c",
+        "echo visible; exec sleep 600",
+    ]);
 
     reader.ok(&["version"]);
     reader.ok(&["ps"]);
@@ -39,9 +54,22 @@ fn read_only_client_reads_but_cannot_change_or_copy_out() {
     refused(&reader, &["exec", &name, "true"]);
     refused(&reader, &["rm", "-f", &name]);
     refused(&reader, &["stop", &name]);
-    refused(&reader, &["export", "-o", tar.to_str().expect("path"), &name]);
-    refused(&reader, &["cp", &format!("{name}:/bin/busybox"), tar.to_str().expect("path")]);
-    refused(&reader, &["save", "-o", tar.to_str().expect("path"), &image]);
+    refused(
+        &reader,
+        &["export", "-o", tar.to_str().expect("path"), &name],
+    );
+    refused(
+        &reader,
+        &[
+            "cp",
+            &format!("{name}:/bin/busybox"),
+            tar.to_str().expect("path"),
+        ],
+    );
+    refused(
+        &reader,
+        &["save", "-o", tar.to_str().expect("path"), &image],
+    );
     // For hijacks the CLI prints only the status: "unable to upgrade to tcp, received 403".
     let out = reader.run(&["attach", &name]);
     assert!(!out.status.success());

@@ -19,16 +19,27 @@ fn save_and_load_are_byte_identical() {
     let via = dir.path().join("via-gateway.tar");
     let direct = dir.path().join("direct.tar");
     docker.ok(&["save", "-o", via.to_str().expect("path"), &tag]);
-    assert!(docker_direct(&engine_socket(), &["save", "-o", direct.to_str().expect("path"), &tag]).status.success());
+    assert!(docker_direct(
+        &engine_socket(),
+        &["save", "-o", direct.to_str().expect("path"), &tag]
+    )
+    .status
+    .success());
     let via_bytes = std::fs::read(&via).expect("read");
     assert!(via_bytes.len() > 1_000_000, "the image is over 1 MB");
-    assert!(via_bytes == std::fs::read(&direct).expect("read"), "save through the gateway differs");
+    assert!(
+        via_bytes == std::fs::read(&direct).expect("read"),
+        "save through the gateway differs"
+    );
 
     docker.ok(&["rmi", &tag]);
     let loaded = docker.ok(&["load", "-i", via.to_str().expect("path")]);
     assert!(loaded.contains(&tag), "{loaded}");
     let again = dir.path().join("again.tar");
     docker.ok(&["save", "-o", again.to_str().expect("path"), &tag]);
-    assert!(via_bytes == std::fs::read(&again).expect("read"), "loaded image differs");
+    assert!(
+        via_bytes == std::fs::read(&again).expect("read"),
+        "loaded image differs"
+    );
     docker.ok(&["rmi", &tag]);
 }

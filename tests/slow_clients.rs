@@ -43,13 +43,19 @@ async fn silent_tcp_client_is_cut_at_the_handshake_timeout() {
 async fn stalled_request_head_is_cut_at_the_header_timeout() {
     let (pki, engine, gw) = gateway().await;
     let mut tls = connect(gw.addr, &pki, &pki.client("admin")).await;
-    tls.write_all(b"GET /_ping HTTP/1.1\r\nHost: localhost\r\n").await.expect("write");
+    tls.write_all(b"GET /_ping HTTP/1.1\r\nHost: localhost\r\n")
+        .await
+        .expect("write");
     let (bytes, _) = tokio::time::timeout(GUARD, read_to_close(&mut tls))
         .await
         .expect("the stalled client was never cut");
     let text = String::from_utf8_lossy(&bytes);
     assert!(!text.contains(" 200 "), "{text}");
-    assert_eq!(engine.connections(), 0, "a partial request reached the engine");
+    assert_eq!(
+        engine.connections(),
+        0,
+        "a partial request reached the engine"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread")]

@@ -22,7 +22,12 @@ fn run_with_stdin(docker: &Docker, args: &[&str], input: &[u8]) -> String {
         .stderr(Stdio::piped())
         .spawn()
         .expect("spawn");
-    child.stdin.take().expect("stdin").write_all(input).expect("write");
+    child
+        .stdin
+        .take()
+        .expect("stdin")
+        .write_all(input)
+        .expect("write");
     let out = child.wait_with_output().expect("wait");
     assert!(
         out.status.success(),
@@ -39,12 +44,22 @@ fn piped_stdin_reaches_the_container_and_the_command_exits() {
     let gw = Process::start(&pki, &engine_socket(), RULES);
     let admin = pki.client("admin");
     let image = test_image();
-    for docker in [Docker::new(&gw.docker_host(), &admin), Docker::legacy(&gw.docker_host(), &admin)] {
+    for docker in [
+        Docker::new(&gw.docker_host(), &admin),
+        Docker::legacy(&gw.docker_host(), &admin),
+    ] {
         let out = run_with_stdin(&docker, &["run", "-i", "--rm", &image, "cat"], b"data\n");
         assert_eq!(out, "data\n", "{}", docker.program.display());
-        let big: Vec<u8> = (0..200_000u32).flat_map(|i| format!("{i}\n").into_bytes()).collect();
+        let big: Vec<u8> = (0..200_000u32)
+            .flat_map(|i| format!("{i}\n").into_bytes())
+            .collect();
         let out = run_with_stdin(&docker, &["run", "-i", "--rm", &image, "wc", "-c"], &big);
-        assert_eq!(out.trim(), big.len().to_string(), "{}", docker.program.display());
+        assert_eq!(
+            out.trim(),
+            big.len().to_string(),
+            "{}",
+            docker.program.display()
+        );
     }
 }
 
@@ -82,6 +97,7 @@ fn container_exit_ends_the_command_while_stdin_is_open() {
     };
     assert!(status.success());
     let mut out = String::new();
-    std::io::Read::read_to_string(&mut child.stdout.take().expect("stdout"), &mut out).expect("read");
+    std::io::Read::read_to_string(&mut child.stdout.take().expect("stdout"), &mut out)
+        .expect("read");
     assert_eq!(out, "done\n");
 }

@@ -44,14 +44,30 @@ fn logs_follow_delivers_new_lines_while_running() {
     let gw = Process::start(&pki, &engine_socket(), RULES);
     let docker = Docker::new(&gw.docker_host(), &pki.client("admin"));
     let name = unique("logs");
-    docker.ok(&["run", "-d", "--name", &name, &test_image(), "sh", "-c", "echo first; exec sleep 600"]);
-    let mut follow = docker.cmd(&["logs", "-f", &name]).stdout(Stdio::piped()).spawn().expect("logs -f");
+    docker.ok(&[
+        "run",
+        "-d",
+        "--name",
+        &name,
+        &test_image(),
+        "sh",
+        "-c",
+        "echo first; exec sleep 600",
+    ]);
+    let mut follow = docker
+        .cmd(&["logs", "-f", &name])
+        .stdout(Stdio::piped())
+        .spawn()
+        .expect("logs -f");
     let rx = lines(&mut follow);
     expect_line(&rx, "first");
     // Written after `logs -f` has shown the first line: it can only arrive by streaming.
     docker.ok(&["exec", &name, "sh", "-c", "echo second > /proc/1/fd/1"]);
     expect_line(&rx, "second");
-    assert!(follow.try_wait().expect("try_wait").is_none(), "logs -f ended early");
+    assert!(
+        follow.try_wait().expect("try_wait").is_none(),
+        "logs -f ended early"
+    );
     docker.ok(&["rm", "-f", &name]);
     let _ = follow.kill();
     let _ = follow.wait();
@@ -88,7 +104,10 @@ fn events_arrive_as_they_happen() {
     // The stream is open and has delivered; what follows can only arrive live.
     docker.ok(&["start", &name]);
     expect_line(&rx, &format!("start {name}"));
-    assert!(events.try_wait().expect("try_wait").is_none(), "docker events ended early");
+    assert!(
+        events.try_wait().expect("try_wait").is_none(),
+        "docker events ended early"
+    );
     docker.ok(&["rm", "-f", &name]);
     expect_line(&rx, &format!("destroy {name}"));
     let _ = events.kill();

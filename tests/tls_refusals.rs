@@ -29,7 +29,10 @@ async fn refused(gw: &InProcess, cfg: rustls::ClientConfig) -> Result<(), String
     if bytes.is_empty() {
         Ok(())
     } else {
-        Err(format!("got a response: {}", String::from_utf8_lossy(&bytes)))
+        Err(format!(
+            "got a response: {}",
+            String::from_utf8_lossy(&bytes)
+        ))
     }
 }
 
@@ -52,9 +55,15 @@ fn bad_clients(pki: &Pki) -> Vec<(&'static str, ClientCert)> {
         ("expired", pki.client_spec("expired", &expired)),
         ("not yet valid", pki.client_spec("future", &future)),
         ("no EKU", pki.client_spec("no-eku", &no_eku)),
-        ("serverAuth EKU only", pki.client_spec("server-eku", &server_eku)),
+        (
+            "serverAuth EKU only",
+            pki.client_spec("server-eku", &server_eku),
+        ),
         ("CA certificate", pki.client_spec("ca-leaf", &ca_leaf)),
-        ("another CA", pki.issue("other-ca", &ClientSpec::new("admin"), &other)),
+        (
+            "another CA",
+            pki.issue("other-ca", &ClientSpec::new("admin"), &other),
+        ),
     ]
 }
 
@@ -74,16 +83,26 @@ async fn handshake_refuses_every_bad_client_and_nothing_reaches_the_engine() {
                 .unwrap_or_else(|e| panic!("{what} ({version:?}): {e}"));
         }
     }
-    assert_eq!(engine.connections(), 0, "a refused client reached the engine");
+    assert_eq!(
+        engine.connections(),
+        0,
+        "a refused client reached the engine"
+    );
 
     // The control: a good certificate gets through, and reaches the engine.
     let good = pki.client("admin");
-    let mut tls = connect_with(gw.addr, config(&pki, Some(&good))).await.expect("handshake");
+    let mut tls = connect_with(gw.addr, config(&pki, Some(&good)))
+        .await
+        .expect("handshake");
     tls.write_all(b"GET /_ping HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n")
         .await
         .expect("write");
     let (bytes, _) = read_to_close(&mut tls).await;
-    assert!(bytes.starts_with(b"HTTP/1.1 200"), "{}", String::from_utf8_lossy(&bytes));
+    assert!(
+        bytes.starts_with(b"HTTP/1.1 200"),
+        "{}",
+        String::from_utf8_lossy(&bytes)
+    );
     assert_eq!(engine.connections(), 1);
 }
 
@@ -98,16 +117,33 @@ async fn curl_without_or_with_bad_certificates_gets_no_http_response() {
         let url = url.clone();
         tokio::task::spawn_blocking(move || {
             std::process::Command::new("curl")
-                .args(["-sS", "--max-time", "20", "-o", "/dev/null", "-w", "%{http_code}"])
+                .args([
+                    "-sS",
+                    "--max-time",
+                    "20",
+                    "-o",
+                    "/dev/null",
+                    "-w",
+                    "%{http_code}",
+                ])
                 .args(args)
                 .arg(url)
                 .output()
                 .expect("curl")
         })
     };
-    let out = run(vec!["--cacert".into(), pki.ca_path.clone().into()]).await.expect("join");
-    assert!(!out.status.success(), "curl without a certificate succeeded");
-    assert_eq!(String::from_utf8_lossy(&out.stdout), "000", "an HTTP status came back");
+    let out = run(vec!["--cacert".into(), pki.ca_path.clone().into()])
+        .await
+        .expect("join");
+    assert!(
+        !out.status.success(),
+        "curl without a certificate succeeded"
+    );
+    assert_eq!(
+        String::from_utf8_lossy(&out.stdout),
+        "000",
+        "an HTTP status came back"
+    );
 
     for (what, client) in bad_clients(&pki) {
         let out = run(vec![
@@ -121,7 +157,11 @@ async fn curl_without_or_with_bad_certificates_gets_no_http_response() {
         .await
         .expect("join");
         assert!(!out.status.success(), "curl with {what} succeeded");
-        assert_eq!(String::from_utf8_lossy(&out.stdout), "000", "{what}: an HTTP status came back");
+        assert_eq!(
+            String::from_utf8_lossy(&out.stdout),
+            "000",
+            "{what}: an HTTP status came back"
+        );
     }
     assert_eq!(engine.connections(), 0);
 }

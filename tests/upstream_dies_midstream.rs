@@ -33,8 +33,14 @@ async fn chunked_response_cut_short_has_no_final_chunk() {
     let bytes = fetch(&gw, &pki).await;
     let text = String::from_utf8_lossy(&bytes);
     assert!(text.starts_with("HTTP/1.1 200"), "{text}");
-    assert!(text.contains("hello"), "data before the failure is delivered: {text}");
-    assert!(!text.ends_with("0\r\n\r\n"), "the response was ended cleanly: {text:?}");
+    assert!(
+        text.contains("hello"),
+        "data before the failure is delivered: {text}"
+    );
+    assert!(
+        !text.ends_with("0\r\n\r\n"),
+        "the response was ended cleanly: {text:?}"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -49,7 +55,17 @@ async fn content_length_response_cut_short_is_closed_early() {
     let gw = InProcess::start(&pki, &engine.socket, RULES).await;
     let bytes = fetch(&gw, &pki).await;
     let text = String::from_utf8_lossy(&bytes);
-    assert!(text.to_ascii_lowercase().contains("content-length: 100000"), "{text}");
-    let body = &bytes[bytes.windows(4).position(|w| w == b"\r\n\r\n").expect("head") + 4..];
-    assert_eq!(body, b"hello", "the connection must close after the partial body");
+    assert!(
+        text.to_ascii_lowercase().contains("content-length: 100000"),
+        "{text}"
+    );
+    let body = &bytes[bytes
+        .windows(4)
+        .position(|w| w == b"\r\n\r\n")
+        .expect("head")
+        + 4..];
+    assert_eq!(
+        body, b"hello",
+        "the connection must close after the partial body"
+    );
 }

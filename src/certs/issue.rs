@@ -38,7 +38,9 @@ pub struct Ca {
 
 fn serial() -> Result<SerialNumber, IssueError> {
     let mut bytes = [0u8; 16];
-    SystemRandom::new().fill(&mut bytes).map_err(|_| IssueError::Random)?;
+    SystemRandom::new()
+        .fill(&mut bytes)
+        .map_err(|_| IssueError::Random)?;
     bytes[0] &= 0x7f;
     bytes[0] |= 0x01;
     Ok(SerialNumber::from_slice(&bytes))

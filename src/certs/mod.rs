@@ -22,7 +22,9 @@ pub use issue::IssueError;
 pub enum CertsError {
     #[error("{} already exists; dockgate certs never overwrites files", .0.display())]
     Exists(PathBuf),
-    #[error("`{0}` is not a usable client name (letters, digits, `.`, `_`, `-`; not starting with `.`)")]
+    #[error(
+        "`{0}` is not a usable client name (letters, digits, `.`, `_`, `-`; not starting with `.`)"
+    )]
     BadClientName(String),
     #[error("client `{0}` is listed twice")]
     DuplicateClient(String),
@@ -116,8 +118,16 @@ pub fn init(opts: &InitOptions) -> Result<InitReport, CertsError> {
     files::create_dir(dir, 0o755)?;
     files::write_new(&dir.join("ca.pem"), ca_pem.as_bytes(), 0o644)?;
     files::write_new(&dir.join("ca-key.pem"), ca.key_pem().as_bytes(), 0o600)?;
-    files::write_new(&dir.join("server-cert.pem"), server.cert_pem.as_bytes(), 0o644)?;
-    files::write_new(&dir.join("server-key.pem"), server.key_pem.as_bytes(), 0o600)?;
+    files::write_new(
+        &dir.join("server-cert.pem"),
+        server.cert_pem.as_bytes(),
+        0o644,
+    )?;
+    files::write_new(
+        &dir.join("server-key.pem"),
+        server.key_pem.as_bytes(),
+        0o600,
+    )?;
     let mut clients = Vec::new();
     for name in &opts.clients {
         let issued = ca.client(name)?;

@@ -42,12 +42,21 @@ impl Ctx<'_> {
         })
     }
 
-    fn duration(&self, key: &str, value: Option<&String>, default: Duration) -> Result<Duration, ConfigError> {
+    fn duration(
+        &self,
+        key: &str,
+        value: Option<&String>,
+        default: Duration,
+    ) -> Result<Duration, ConfigError> {
         let Some(text) = value else {
             return Ok(default);
         };
-        let d = humantime::parse_duration(text.trim())
-            .map_err(|e| self.err(key, format!("`{text}` is not a duration like \"10s\" or \"2m\" ({e})")))?;
+        let d = humantime::parse_duration(text.trim()).map_err(|e| {
+            self.err(
+                key,
+                format!("`{text}` is not a duration like \"10s\" or \"2m\" ({e})"),
+            )
+        })?;
         if d.is_zero() {
             return Err(self.err(key, "must be greater than zero"));
         }
@@ -75,7 +84,12 @@ pub(super) fn validate(raw: RawConfig, path: &Path) -> Result<Config, ConfigErro
         format: match raw.log.format.as_deref().unwrap_or("text") {
             "text" => LogFormat::Text,
             "json" => LogFormat::Json,
-            other => return Err(ctx.err("log.format", format!("`{other}` is not \"text\" or \"json\""))),
+            other => {
+                return Err(ctx.err(
+                    "log.format",
+                    format!("`{other}` is not \"text\" or \"json\""),
+                ))
+            }
         },
         level: match raw.log.level.as_deref().unwrap_or("info") {
             l @ ("trace" | "debug" | "info" | "warn" | "error" | "off") => l.to_string(),
@@ -116,10 +130,12 @@ fn listen_addresses(ctx: &Ctx<'_>, addresses: &[String]) -> Result<Vec<SocketAdd
     let mut out = Vec::with_capacity(addresses.len());
     for (i, a) in addresses.iter().enumerate() {
         let key = format!("listen.addresses[{i}]");
-        let addr: SocketAddr = a
-            .trim()
-            .parse()
-            .map_err(|_| ctx.err(&key, format!("`{a}` is not an address like \"0.0.0.0:2376\" or \"[::1]:2376\"")))?;
+        let addr: SocketAddr = a.trim().parse().map_err(|_| {
+            ctx.err(
+                &key,
+                format!("`{a}` is not an address like \"0.0.0.0:2376\" or \"[::1]:2376\""),
+            )
+        })?;
         if out.contains(&addr) {
             return Err(ctx.err(key, format!("`{a}` is listed twice")));
         }
@@ -133,7 +149,12 @@ fn limits(ctx: &Ctx<'_>, raw: &RawLimits) -> Result<Limits, ConfigError> {
     let max_connections = match raw.max_connections {
         None => d.max_connections,
         Some(n) if (1..=1_000_000).contains(&n) => n as usize,
-        Some(n) => return Err(ctx.err("limits.max_connections", format!("{n} is not between 1 and 1000000"))),
+        Some(n) => {
+            return Err(ctx.err(
+                "limits.max_connections",
+                format!("{n} is not between 1 and 1000000"),
+            ))
+        }
     };
     let max_header_bytes = match raw.max_header_bytes {
         None => d.max_header_bytes,
@@ -146,8 +167,16 @@ fn limits(ctx: &Ctx<'_>, raw: &RawLimits) -> Result<Limits, ConfigError> {
         }
     };
     Ok(Limits {
-        handshake_timeout: ctx.duration("limits.handshake_timeout", raw.handshake_timeout.as_ref(), d.handshake_timeout)?,
-        header_timeout: ctx.duration("limits.header_timeout", raw.header_timeout.as_ref(), d.header_timeout)?,
+        handshake_timeout: ctx.duration(
+            "limits.handshake_timeout",
+            raw.handshake_timeout.as_ref(),
+            d.handshake_timeout,
+        )?,
+        header_timeout: ctx.duration(
+            "limits.header_timeout",
+            raw.header_timeout.as_ref(),
+            d.header_timeout,
+        )?,
         upstream_connect_timeout: ctx.duration(
             "limits.upstream_connect_timeout",
             raw.upstream_connect_timeout.as_ref(),
@@ -162,7 +191,9 @@ fn allow_rule(ctx: &Ctx<'_>, i: usize, raw: &RawAllow) -> Result<AllowRule, Conf
     let key = |k: &str| format!("allow[{i}].{k}");
     let text = |k: &str, v: &Option<String>| -> Result<Option<String>, ConfigError> {
         match v {
-            Some(s) if s.is_empty() => Err(ctx.err(key(k), "must not be empty (leave the key out instead)")),
+            Some(s) if s.is_empty() => {
+                Err(ctx.err(key(k), "must not be empty (leave the key out instead)"))
+            }
             Some(s) => Ok(Some(s.clone())),
             None => Ok(None),
         }
@@ -170,7 +201,11 @@ fn allow_rule(ctx: &Ctx<'_>, i: usize, raw: &RawAllow) -> Result<AllowRule, Conf
     let fingerprint = match &raw.fingerprint {
         None => None,
         Some(f) => {
-            let hex: String = f.chars().filter(|c| *c != ':').collect::<String>().to_ascii_lowercase();
+            let hex: String = f
+                .chars()
+                .filter(|c| *c != ':')
+                .collect::<String>()
+                .to_ascii_lowercase();
             if hex.len() != 64 || !hex.chars().all(|c| c.is_ascii_hexdigit()) {
                 return Err(ctx.err(
                     key("fingerprint"),
@@ -197,7 +232,12 @@ fn allow_rule(ctx: &Ctx<'_>, i: usize, raw: &RawAllow) -> Result<AllowRule, Conf
     let access = match raw.access.as_deref() {
         Some("full") => Access::Full,
         Some("read-only") => Access::ReadOnly,
-        Some(other) => return Err(ctx.err(key("access"), format!("`{other}` is not \"full\" or \"read-only\""))),
+        Some(other) => {
+            return Err(ctx.err(
+                key("access"),
+                format!("`{other}` is not \"full\" or \"read-only\""),
+            ))
+        }
         None => return Err(ctx.err(key("access"), "is required: \"full\" or \"read-only\"")),
     };
     Ok(AllowRule { matcher, access })

@@ -38,9 +38,13 @@ pub fn canonical(raw: &str) -> Result<String, PathError> {
     let mut i = 0;
     while i < bytes.len() {
         if bytes[i] == b'%' {
-            let hex = bytes.get(i + 1..i + 3).ok_or(PathError::BadEncoding)?;
-            let text = std::str::from_utf8(hex).map_err(|_| PathError::BadEncoding)?;
-            let b = u8::from_str_radix(text, 16).map_err(|_| PathError::BadEncoding)?;
+            let b = match bytes.get(i + 1..i + 3) {
+                Some([hi, lo]) => hex_value(*hi)
+                    .zip(hex_value(*lo))
+                    .map(|(h, l)| h << 4 | l)
+                    .ok_or(PathError::BadEncoding)?,
+                _ => return Err(PathError::BadEncoding),
+            };
             if matches!(b, b'/' | b'.' | b'%') {
                 return Err(PathError::EncodedDelimiter);
             }
@@ -63,6 +67,15 @@ pub fn canonical(raw: &str) -> Result<String, PathError> {
         }
     }
     Ok(decoded)
+}
+
+fn hex_value(b: u8) -> Option<u8> {
+    match b {
+        b'0'..=b'9' => Some(b - b'0'),
+        b'a'..=b'f' => Some(b - b'a' + 10),
+        b'A'..=b'F' => Some(b - b'A' + 10),
+        _ => None,
+    }
 }
 
 /// `path` without the engine's `/vX.Y` prefix, if it has one.

@@ -77,7 +77,9 @@ impl Proxy {
         };
         let decoded = match path::canonical(&raw_path) {
             Ok(p) => p,
-            Err(e) => return Ok(ProxyError::from(e).into_response(record(AuditDecision::Invalid, None))),
+            Err(e) => {
+                return Ok(ProxyError::from(e).into_response(record(AuditDecision::Invalid, None)))
+            }
         };
         let upgrade = req.headers().get(header::UPGRADE).cloned();
         let view = RequestView {
@@ -150,7 +152,9 @@ impl Proxy {
             .path_and_query()
             .map(|pq| pq.as_str())
             .unwrap_or("/");
-        parts.uri = target.parse::<Uri>().unwrap_or_else(|_| Uri::from_static("/"));
+        parts.uri = target
+            .parse::<Uri>()
+            .unwrap_or_else(|_| Uri::from_static("/"));
         parts.version = http::Version::HTTP_11;
         headers::strip_hop_by_hop(&mut parts.headers);
         if let Some(up) = upgrade {

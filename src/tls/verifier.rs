@@ -80,7 +80,9 @@ impl ClientCertVerifier for ClientVerifier {
         intermediates: &[CertificateDer<'_>],
         now: UnixTime,
     ) -> Result<ClientCertVerified, rustls::Error> {
-        let verified = self.inner.verify_client_cert(end_entity, intermediates, now)?;
+        let verified = self
+            .inner
+            .verify_client_cert(end_entity, intermediates, now)?;
         if let Err(problem) = check_client_leaf(end_entity) {
             tracing::info!(
                 reason = problem.describe(),
@@ -89,7 +91,9 @@ impl ClientCertVerifier for ClientVerifier {
             );
             return Err(rustls::Error::InvalidCertificate(match problem {
                 LeafProblem::Unparsable => CertificateError::BadEncoding,
-                LeafProblem::NoClientAuthUsage | LeafProblem::IsCa => CertificateError::InvalidPurpose,
+                LeafProblem::NoClientAuthUsage | LeafProblem::IsCa => {
+                    CertificateError::InvalidPurpose
+                }
             }));
         }
         Ok(verified)

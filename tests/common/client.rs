@@ -20,7 +20,11 @@ pub type Tls = TlsStream<TcpStream>;
 
 /// A client config trusting the test CA and presenting `client` (if any).
 pub fn config(pki: &Pki, client: Option<&ClientCert>) -> ClientConfig {
-    config_with(pki, client, &[&rustls::version::TLS13, &rustls::version::TLS12])
+    config_with(
+        pki,
+        client,
+        &[&rustls::version::TLS13, &rustls::version::TLS12],
+    )
 }
 
 pub fn config_with(
@@ -32,10 +36,11 @@ pub fn config_with(
     roots
         .add(CertificateDer::from_pem_file(&pki.ca_path).expect("ca"))
         .expect("root");
-    let builder = ClientConfig::builder_with_provider(Arc::new(rustls::crypto::ring::default_provider()))
-        .with_protocol_versions(versions)
-        .expect("versions")
-        .with_root_certificates(roots);
+    let builder =
+        ClientConfig::builder_with_provider(Arc::new(rustls::crypto::ring::default_provider()))
+            .with_protocol_versions(versions)
+            .expect("versions")
+            .with_root_certificates(roots);
     let mut cfg = match client {
         Some(c) => {
             let chain: Vec<CertificateDer<'static>> = CertificateDer::pem_file_iter(c.cert())
@@ -43,7 +48,9 @@ pub fn config_with(
                 .collect::<Result<_, _>>()
                 .expect("cert");
             let key = PrivateKeyDer::from_pem_file(c.key()).expect("key");
-            builder.with_client_auth_cert(chain, key).expect("client auth")
+            builder
+                .with_client_auth_cert(chain, key)
+                .expect("client auth")
         }
         None => builder.with_no_client_auth(),
     };
@@ -114,7 +121,9 @@ pub fn get(path: &str) -> Request<Full<Bytes>> {
 }
 
 /// Reads until the peer closes or `limit` bytes; returns what arrived and how it ended.
-pub async fn read_to_close(stream: &mut (impl tokio::io::AsyncRead + Unpin)) -> (Vec<u8>, std::io::Result<()>) {
+pub async fn read_to_close(
+    stream: &mut (impl tokio::io::AsyncRead + Unpin),
+) -> (Vec<u8>, std::io::Result<()>) {
     use tokio::io::AsyncReadExt;
     let mut out = Vec::new();
     let mut buf = [0u8; 8192];

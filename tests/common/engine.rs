@@ -26,10 +26,18 @@ impl PrivateEngine {
         assert!(self.child.is_none(), "already running");
         let log = std::fs::File::create(self.dir.join("dockerd.log")).expect("log");
         let child = Command::new("dockerd")
-            .args(["--iptables=false", "--ip6tables=false", "--bridge=none", "--storage-driver=vfs"])
+            .args([
+                "--iptables=false",
+                "--ip6tables=false",
+                "--bridge=none",
+                "--storage-driver=vfs",
+            ])
             .arg(format!("--data-root={}", self.dir.join("root").display()))
             .arg(format!("--exec-root={}", self.dir.join("exec").display()))
-            .arg(format!("--pidfile={}", self.dir.join("docker.pid").display()))
+            .arg(format!(
+                "--pidfile={}",
+                self.dir.join("docker.pid").display()
+            ))
             .arg("-H")
             .arg(format!("unix://{}", self.socket.display()))
             .stdin(Stdio::null())
@@ -58,7 +66,10 @@ impl PrivateEngine {
         let Some(mut child) = self.child.take() else {
             return;
         };
-        let _ = Command::new("kill").arg("-TERM").arg(child.id().to_string()).status();
+        let _ = Command::new("kill")
+            .arg("-TERM")
+            .arg(child.id().to_string())
+            .status();
         let exited = wait::until(Duration::from_secs(30), || child.try_wait().ok().flatten());
         if exited.is_none() {
             let _ = child.kill();

@@ -24,7 +24,10 @@ impl FakeEngine {
         F: Fn(UnixStream) -> Fut + Send + Sync + 'static,
         Fut: Future<Output = ()> + Send + 'static,
     {
-        let dir = tempfile::Builder::new().prefix("dockgate-fake").tempdir().expect("tempdir");
+        let dir = tempfile::Builder::new()
+            .prefix("dockgate-fake")
+            .tempdir()
+            .expect("tempdir");
         let socket = dir.path().join("docker.sock");
         let listener = UnixListener::bind(&socket).expect("bind fake engine");
         let connections = Arc::new(AtomicUsize::new(0));

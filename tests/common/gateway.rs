@@ -25,9 +25,10 @@ pub fn write_config(pki: &Pki, socket: &Path, extra: &str) -> PathBuf {
         q(socket),
         extra
     );
-    let path = pki
-        .path()
-        .join(format!("dockgate-{}.toml", N.fetch_add(1, Ordering::Relaxed)));
+    let path = pki.path().join(format!(
+        "dockgate-{}.toml",
+        N.fetch_add(1, Ordering::Relaxed)
+    ));
     std::fs::write(&path, text).expect("write config");
     path
 }
@@ -45,7 +46,9 @@ impl InProcess {
     pub async fn start(pki: &Pki, socket: &Path, extra: &str) -> InProcess {
         let path = write_config(pki, socket, extra);
         let config = dockgate::config::Config::load(&path).expect("config");
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+            .await
+            .expect("bind");
         let addr = listener.local_addr().expect("addr");
         let (tx, rx) = tokio::sync::oneshot::channel::<()>();
         tokio::spawn(async move {
@@ -110,8 +113,17 @@ impl Process {
         };
         let line = process
             .wait_log(Duration::from_secs(20), |v| v["message"] == "listening")
-            .unwrap_or_else(|| panic!("dockgate did not start listening; logs:\n{}", process.logs().join("\n")));
-        process.addr = line["addr"].as_str().expect("addr field").parse().expect("addr");
+            .unwrap_or_else(|| {
+                panic!(
+                    "dockgate did not start listening; logs:\n{}",
+                    process.logs().join("\n")
+                )
+            });
+        process.addr = line["addr"]
+            .as_str()
+            .expect("addr field")
+            .parse()
+            .expect("addr");
         process
     }
 

@@ -24,7 +24,8 @@ pub fn engine_socket() -> PathBuf {
 }
 
 fn env(name: &str) -> String {
-    std::env::var(name).unwrap_or_else(|_| panic!("{name} is not set: run the suite with tests/run.sh"))
+    std::env::var(name)
+        .unwrap_or_else(|_| panic!("{name} is not set: run the suite with tests/run.sh"))
 }
 
 /// The tiny busybox image built by `tests/run.sh`.

@@ -93,14 +93,19 @@ pub struct Pki {
 
 impl Pki {
     pub fn new() -> Pki {
-        let dir = tempfile::Builder::new().prefix("dockgate-pki").tempdir().expect("tempdir");
+        let dir = tempfile::Builder::new()
+            .prefix("dockgate-pki")
+            .tempdir()
+            .expect("tempdir");
         let ca = Authority::new("dockgate test CA");
         let ca_path = dir.path().join("ca.pem");
         std::fs::write(&ca_path, ca.cert.pem()).expect("write ca");
         let key = KeyPair::generate().expect("key");
         let mut p = CertificateParams::new(vec!["localhost".to_string()]).expect("params");
-        p.subject_alt_names.push(SanType::IpAddress(IpAddr::V4(Ipv4Addr::LOCALHOST)));
-        p.subject_alt_names.push(SanType::IpAddress(IpAddr::V6(Ipv6Addr::LOCALHOST)));
+        p.subject_alt_names
+            .push(SanType::IpAddress(IpAddr::V4(Ipv4Addr::LOCALHOST)));
+        p.subject_alt_names
+            .push(SanType::IpAddress(IpAddr::V6(Ipv6Addr::LOCALHOST)));
         p.distinguished_name = dn("localhost");
         p.extended_key_usages = vec![ExtendedKeyUsagePurpose::ServerAuth];
         let cert = p.signed_by(&key, &ca.cert, &ca.key).expect("server cert");
@@ -146,17 +151,24 @@ impl Pki {
         p.extended_key_usages = spec.eku.clone();
         if spec.is_ca {
             p.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
-            p.key_usages = vec![KeyUsagePurpose::KeyCertSign, KeyUsagePurpose::DigitalSignature];
+            p.key_usages = vec![
+                KeyUsagePurpose::KeyCertSign,
+                KeyUsagePurpose::DigitalSignature,
+            ];
         } else {
             p.key_usages = vec![KeyUsagePurpose::DigitalSignature];
         }
         for d in &spec.dns {
-            p.subject_alt_names.push(SanType::DnsName(d.clone().try_into().expect("dns")));
+            p.subject_alt_names
+                .push(SanType::DnsName(d.clone().try_into().expect("dns")));
         }
         for e in &spec.email {
-            p.subject_alt_names.push(SanType::Rfc822Name(e.clone().try_into().expect("email")));
+            p.subject_alt_names
+                .push(SanType::Rfc822Name(e.clone().try_into().expect("email")));
         }
-        let cert = p.signed_by(&key, &issuer.cert, &issuer.key).expect("client cert");
+        let cert = p
+            .signed_by(&key, &issuer.cert, &issuer.key)
+            .expect("client cert");
         let dir = self.path().join("clients").join(label);
         std::fs::create_dir_all(&dir).expect("mkdir");
         std::fs::write(dir.join("ca.pem"), self.ca.cert.pem()).expect("write");
