@@ -40,6 +40,8 @@ pub struct Proxy {
 #[derive(Debug)]
 pub struct Session {
     pub identity: ClientIdentity,
+    /// The identity's name as logs show it.
+    pub log_name: String,
     pub peer: SocketAddr,
     engine: Mutex<Option<upstream::Sender>>,
 }
@@ -47,6 +49,7 @@ pub struct Session {
 impl Session {
     pub fn new(identity: ClientIdentity, peer: SocketAddr) -> Session {
         Session {
+            log_name: identity.display_name(),
             identity,
             peer,
             engine: Mutex::new(None),
@@ -65,7 +68,7 @@ impl Proxy {
         let raw_path = req.uri().path().to_string();
         let record = |decision, access| {
             AuditRecord::new(
-                session.identity.display_name(),
+                &session.log_name,
                 &session.identity.fingerprint,
                 session.peer,
                 req.method().as_str(),

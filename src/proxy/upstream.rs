@@ -16,6 +16,9 @@ use super::body::RequestBody;
 
 pub type Sender = http1::SendRequest<RequestBody>;
 
+/// How long a kept engine connection may take to become idle before a new one is opened.
+const REUSE_WAIT: Duration = Duration::from_secs(1);
+
 #[derive(Debug, thiserror::Error)]
 pub enum UpstreamError {
     #[error("cannot connect to the Docker Engine at {}", socket.display())]
@@ -89,13 +92,22 @@ impl Upstream {
         Ok(sender)
     }
 
-    /// A connection for the next request: the one kept in `slot` if it is idle, else a new one.
+    /// A connection for the next request: the one kept in `slot` once it is idle, else a new one.
+    ///
+    /// The client's previous response has been fully sent, so the kept connection is idle or
+    /// about to be (its task may not have seen the end of the body yet). It is not reused when it
+    /// closed (close-delimited or aborted responses) or does not settle within `REUSE_WAIT`
+    /// (the engine is still reading a request body it answered early).
     pub async fn sender(&self, slot: &Mutex<Option<Sender>>) -> Result<Sender, UpstreamError> {
         let kept = slot.lock().map(|mut s| s.take()).unwrap_or(None);
-        match kept {
-            Some(sender) if sender.is_ready() => Ok(sender),
-            _ => self.connect().await,
+        if let Some(mut sender) = kept {
+            if !sender.is_closed() {
+                if let Ok(Ok(())) = tokio::time::timeout(REUSE_WAIT, sender.ready()).await {
+                    return Ok(sender);
+                }
+            }
         }
+        self.connect().await
     }
 
     pub fn request_error(&self, source: hyper::Error) -> UpstreamError {

@@ -72,8 +72,77 @@ impl ClientIdentity {
         Ok(id)
     }
 
-    /// The name used in logs: the CN, or `-` when there is none.
-    pub fn display_name(&self) -> &str {
-        self.cn.as_deref().unwrap_or("-")
+    /// The name used in logs: the CN with control characters escaped (a CN is the client's own
+    /// text and must not be able to forge log lines), or `-` when there is none.
+    pub fn display_name(&self) -> String {
+        match self.cn.as_deref() {
+            None => "-".to_string(),
+            Some(cn) if cn.chars().any(char::is_control) => cn.escape_debug().to_string(),
+            Some(cn) => cn.to_string(),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::ClientIdentity;
+    use rcgen::{CertificateParams, DnType, KeyPair, SanType};
+
+    /// A self-signed certificate with `subject` in openssl's `/CN=a/OU=b` form, which (unlike
+    /// rcgen) can repeat attribute types.
+    fn openssl_cert(subject: &str) -> Vec<u8> {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let out = dir.path().join("c.der");
+        let status = std::process::Command::new("openssl")
+            .args(["req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes", "-days", "1"])
+            .args(["-subj", subject, "-multivalue-rdn", "-outform", "DER", "-keyout"])
+            .arg(dir.path().join("k.pem"))
+            .arg("-out")
+            .arg(&out)
+            .output()
+            .expect("openssl");
+        assert!(status.status.success(), "{}", String::from_utf8_lossy(&status.stderr));
+        std::fs::read(out).expect("read")
+    }
+
+    #[test]
+    fn reads_names_sans_and_fingerprint() {
+        let key = KeyPair::generate().expect("key");
+        let mut p = CertificateParams::default();
+        p.distinguished_name.push(DnType::CommonName, "alice");
+        p.distinguished_name.push(DnType::OrganizationalUnitName, "ops");
+        p.subject_alt_names = vec![
+            SanType::DnsName("Alice.Example.com".try_into().expect("dns")),
+            SanType::URI("spiffe://example.com/alice".try_into().expect("uri")),
+            SanType::Rfc822Name("alice@example.com".try_into().expect("email")),
+        ];
+        let der = p.self_signed(&key).expect("cert").der().to_vec();
+        let id = ClientIdentity::from_der(&der).expect("parse");
+        assert_eq!(id.cn.as_deref(), Some("alice"));
+        assert_eq!(id.ous, vec!["ops"]);
+        assert_eq!(id.dns, vec!["alice.example.com"]);
+        assert_eq!(id.uris, vec!["spiffe://example.com/alice"]);
+        assert_eq!(id.emails, vec!["alice@example.com"]);
+        assert_eq!(id.fingerprint, super::fingerprint(&der));
+        assert_eq!(id.fingerprint.len(), 64);
+    }
+
+    #[test]
+    fn every_ou_is_read_and_several_cns_match_no_cn_rule() {
+        let id = ClientIdentity::from_der(&openssl_cert("/CN=alice/CN=admin/OU=ops/OU=oncall")).expect("parse");
+        assert_eq!(id.cn, None);
+        assert_eq!(id.display_name(), "-");
+        assert_eq!(id.ous, vec!["ops", "oncall"]);
+    }
+
+    #[test]
+    fn control_characters_cannot_forge_log_lines() {
+        let key = KeyPair::generate().expect("key");
+        let mut p = CertificateParams::default();
+        p.distinguished_name.push(DnType::CommonName, "x\nINFO forged");
+        let der = p.self_signed(&key).expect("cert").der().to_vec();
+        let id = ClientIdentity::from_der(&der).expect("parse");
+        assert_eq!(id.cn.as_deref(), Some("x\nINFO forged"));
+        assert_eq!(id.display_name(), "x\\nINFO forged");
     }
 }

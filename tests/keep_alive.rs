@@ -1,0 +1,36 @@
+//! Keep-alive: many requests on one client connection are each decided by policy, and share one
+//! engine connection instead of opening one per request.
+
+mod common;
+
+use bytes::Bytes;
+use common::client::connect;
+use common::fake::FakeEngine;
+use common::gateway::{InProcess, RULES};
+use common::pki::Pki;
+use http_body_util::{BodyExt, Full};
+use hyper_util::rt::TokioIo;
+
+#[tokio::test(flavor = "multi_thread")]
+async fn requests_on_one_connection_share_one_engine_connection_and_are_each_checked() {
+    let pki = Pki::new();
+    let engine = FakeEngine::ok();
+    let gw = InProcess::start(&pki, &engine.socket, RULES).await;
+    let tls = connect(gw.addr, &pki, &pki.client("reader")).await;
+    let (mut sender, conn) = hyper::client::conn::http1::handshake(TokioIo::new(tls)).await.expect("handshake");
+    tokio::spawn(conn);
+    for i in 0..50 {
+        let (method, want) = if i % 10 == 9 { ("POST", 403) } else { ("GET", 200) };
+        let req = http::Request::builder()
+            .method(method)
+            .uri("/v1.41/containers/json")
+            .header("host", "localhost")
+            .body(Full::new(Bytes::new()))
+            .expect("request");
+        sender.ready().await.expect("ready");
+        let resp = sender.send_request(req).await.expect("response");
+        assert_eq!(resp.status().as_u16(), want, "request {i}");
+        resp.into_body().collect().await.expect("body");
+    }
+    assert_eq!(engine.connections(), 1, "engine connections for 45 forwarded requests");
+}
