@@ -39,7 +39,7 @@ impl Server {
         self: Arc<Self>,
         stream: TcpStream,
         peer: SocketAddr,
-        _permit: OwnedSemaphorePermit,
+        permit: OwnedSemaphorePermit,
     ) {
         tune_socket(&stream);
         let handshake =
@@ -71,7 +71,7 @@ impl Server {
             }
         };
         let span = tracing::info_span!("conn", %peer, client = %identity.display_name());
-        let session = Arc::new(Session::new(identity, peer));
+        let session = Arc::new(Session::new(identity, peer, Some(permit)));
         let proxy = self.proxy.clone();
         let service = service_fn(move |req| proxy.clone().handle(session.clone(), req));
         let mut builder = http1::Builder::new();

@@ -39,3 +39,52 @@ async fn third_connection_waits_until_one_of_two_closes() {
         .expect("join");
     assert!(served.is_ok(), "handshake failed: {:?}", served.err());
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn hijacked_streams_count_against_the_limit() {
+    use common::fake::read_head;
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+
+    let pki = Pki::new();
+    let engine = FakeEngine::start(|mut s| async move {
+        read_head(&mut s).await;
+        let _ = s
+            .write_all(b"HTTP/1.1 101 UPGRADED\r\nConnection: Upgrade\r\nUpgrade: tcp\r\n\r\n")
+            .await;
+        // Echo until the client is done.
+        let mut buf = [0u8; 1024];
+        while let Ok(n) = s.read(&mut buf).await {
+            if n == 0 || s.write_all(&buf[..n]).await.is_err() {
+                break;
+            }
+        }
+    });
+    let gw = InProcess::start(&pki, &engine.socket, &format!("[limits]\nmax_connections = 1\n\n{RULES}")).await;
+    let admin = pki.client("admin");
+    let mut hijacked = connect(gw.addr, &pki, &admin).await;
+    hijacked
+        .write_all(b"POST /exec/x/start HTTP/1.1\r\nHost: localhost\r\nConnection: Upgrade\r\nUpgrade: tcp\r\nContent-Length: 0\r\n\r\n")
+        .await
+        .expect("write");
+    let mut head = Vec::new();
+    let mut b = [0u8; 1];
+    while !head.ends_with(b"\r\n\r\n") {
+        hijacked.read_exact(&mut b).await.expect("101");
+        head.push(b[0]);
+    }
+    hijacked.write_all(b"ping").await.expect("write");
+    let mut echo = [0u8; 4];
+    hijacked.read_exact(&mut echo).await.expect("echo");
+    assert_eq!(&echo, b"ping", "the stream is spliced");
+
+    let second = tokio::spawn(connect_with(gw.addr, config(&pki, Some(&admin))));
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    assert!(!second.is_finished(), "a hijacked stream did not count against max_connections = 1");
+
+    drop(hijacked);
+    let served = tokio::time::timeout(Duration::from_secs(20), second)
+        .await
+        .expect("not served after the stream closed")
+        .expect("join");
+    assert!(served.is_ok());
+}

@@ -20,6 +20,7 @@ use std::time::Instant;
 
 use http::{header, HeaderValue, Request, Response, StatusCode, Uri};
 use hyper::body::Incoming;
+use tokio::sync::OwnedSemaphorePermit;
 
 use crate::audit::{AuditDecision, AuditRecord};
 use crate::policy::{path, Decision, Policy, RequestView};
@@ -37,6 +38,10 @@ pub struct Proxy {
 }
 
 /// One client connection: who it is, and the engine connection it may reuse.
+///
+/// It also holds the connection's slot under `limits.max_connections`. A hijacked stream keeps
+/// its session alive after hyper has let go of the connection, so upgraded connections count
+/// against the limit until their splice ends.
 #[derive(Debug)]
 pub struct Session {
     pub identity: ClientIdentity,
@@ -44,15 +49,17 @@ pub struct Session {
     pub log_name: String,
     pub peer: SocketAddr,
     engine: Mutex<Option<upstream::Sender>>,
+    _slot: Option<OwnedSemaphorePermit>,
 }
 
 impl Session {
-    pub fn new(identity: ClientIdentity, peer: SocketAddr) -> Session {
+    pub fn new(identity: ClientIdentity, peer: SocketAddr, slot: Option<OwnedSemaphorePermit>) -> Session {
         Session {
             log_name: identity.display_name(),
             identity,
             peer,
             engine: Mutex::new(None),
+            _slot: slot,
         }
     }
 }
@@ -103,12 +110,12 @@ impl Proxy {
             return Ok(err.into_response(record(AuditDecision::Deny, decision.access())));
         }
         let record = record(AuditDecision::Allow, decision.access());
-        Ok(self.forward(&session, req, upgrade, record).await)
+        Ok(self.forward(session, req, upgrade, record).await)
     }
 
     async fn forward(
         &self,
-        session: &Session,
+        session: Arc<Session>,
         mut req: Request<Incoming>,
         upgrade: Option<HeaderValue>,
         record: AuditRecord,
@@ -132,7 +139,10 @@ impl Proxy {
             };
             record.counters.set_upgraded();
             let engine_upgrade = hyper::upgrade::on(&mut resp);
-            tokio::spawn(upgrade::splice(client_upgrade, engine_upgrade, record));
+            tokio::spawn(async move {
+                upgrade::splice(client_upgrade, engine_upgrade, record).await;
+                drop(session);
+            });
             let (parts, _) = resp.into_parts();
             return Response::from_parts(parts, ResponseBody::empty());
         }
