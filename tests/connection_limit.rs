@@ -59,7 +59,12 @@ async fn hijacked_streams_count_against_the_limit() {
             }
         }
     });
-    let gw = InProcess::start(&pki, &engine.socket, &format!("[limits]\nmax_connections = 1\n\n{RULES}")).await;
+    let gw = InProcess::start(
+        &pki,
+        &engine.socket,
+        &format!("[limits]\nmax_connections = 1\n\n{RULES}"),
+    )
+    .await;
     let admin = pki.client("admin");
     let mut hijacked = connect(gw.addr, &pki, &admin).await;
     hijacked
@@ -79,7 +84,10 @@ async fn hijacked_streams_count_against_the_limit() {
 
     let second = tokio::spawn(connect_with(gw.addr, config(&pki, Some(&admin))));
     tokio::time::sleep(Duration::from_millis(500)).await;
-    assert!(!second.is_finished(), "a hijacked stream did not count against max_connections = 1");
+    assert!(
+        !second.is_finished(),
+        "a hijacked stream did not count against max_connections = 1"
+    );
 
     drop(hijacked);
     let served = tokio::time::timeout(Duration::from_secs(20), second)

@@ -17,10 +17,16 @@ async fn requests_on_one_connection_share_one_engine_connection_and_are_each_che
     let engine = FakeEngine::ok();
     let gw = InProcess::start(&pki, &engine.socket, RULES).await;
     let tls = connect(gw.addr, &pki, &pki.client("reader")).await;
-    let (mut sender, conn) = hyper::client::conn::http1::handshake(TokioIo::new(tls)).await.expect("handshake");
+    let (mut sender, conn) = hyper::client::conn::http1::handshake(TokioIo::new(tls))
+        .await
+        .expect("handshake");
     tokio::spawn(conn);
     for i in 0..50 {
-        let (method, want) = if i % 10 == 9 { ("POST", 403) } else { ("GET", 200) };
+        let (method, want) = if i % 10 == 9 {
+            ("POST", 403)
+        } else {
+            ("GET", 200)
+        };
         let req = http::Request::builder()
             .method(method)
             .uri("/v1.41/containers/json")
@@ -32,5 +38,9 @@ async fn requests_on_one_connection_share_one_engine_connection_and_are_each_che
         assert_eq!(resp.status().as_u16(), want, "request {i}");
         resp.into_body().collect().await.expect("body");
     }
-    assert_eq!(engine.connections(), 1, "engine connections for 45 forwarded requests");
+    assert_eq!(
+        engine.connections(),
+        1,
+        "engine connections for 45 forwarded requests"
+    );
 }

@@ -13,7 +13,16 @@ use common::pki::{ClientCert, Pki};
 
 fn s_client(addr: std::net::SocketAddr, client: &ClientCert, extra: &[&str]) -> (bool, String) {
     let out = Command::new("timeout")
-        .args(["20", "openssl", "s_client", "-connect", &addr.to_string(), "-servername", "localhost", "-cert"])
+        .args([
+            "20",
+            "openssl",
+            "s_client",
+            "-connect",
+            &addr.to_string(),
+            "-servername",
+            "localhost",
+            "-cert",
+        ])
         .arg(client.cert())
         .arg("-key")
         .arg(client.key())
@@ -23,7 +32,11 @@ fn s_client(addr: std::net::SocketAddr, client: &ClientCert, extra: &[&str]) -> 
         .stdin(std::process::Stdio::null())
         .output()
         .expect("openssl");
-    let text = format!("{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
+    let text = format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
     (out.status.success(), text)
 }
 
@@ -47,7 +60,10 @@ async fn protocol_versions_and_alpn() {
         let (ok, text) = s_client(addr, &admin, &["-alpn", "h2,http/1.1"]);
         assert!(ok && text.contains("ALPN protocol: http/1.1"), "{text}");
         let (_, text) = s_client(addr, &admin, &["-alpn", "h2"]);
-        assert!(text.contains("no application protocol"), "h2-only client not refused: {text}");
+        assert!(
+            text.contains("no application protocol"),
+            "h2-only client not refused: {text}"
+        );
     })
     .await
     .expect("join");
@@ -59,15 +75,29 @@ async fn serves_on_ipv6_loopback() {
     let engine = FakeEngine::ok();
     let config = write_config(&pki, &engine.socket, RULES);
     let config = dockgate::config::Config::load(&config).expect("config");
-    let listener = tokio::net::TcpListener::bind("[::1]:0").await.expect("bind ::1");
+    let listener = tokio::net::TcpListener::bind("[::1]:0")
+        .await
+        .expect("bind ::1");
     let addr = listener.local_addr().expect("addr");
-    tokio::spawn(dockgate::run(vec![listener], config, std::future::pending::<()>()));
+    tokio::spawn(dockgate::run(
+        vec![listener],
+        config,
+        std::future::pending::<()>(),
+    ));
     let admin = pki.client("admin");
     let out = tokio::task::spawn_blocking(move || {
-        curl(&admin).arg("-f").arg(format!("https://[::1]:{}/_ping", addr.port())).output().expect("curl")
+        curl(&admin)
+            .arg("-f")
+            .arg(format!("https://[::1]:{}/_ping", addr.port()))
+            .output()
+            .expect("curl")
     })
     .await
     .expect("join");
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     assert_eq!(String::from_utf8_lossy(&out.stdout), "{\"ok\":true}");
 }

@@ -53,7 +53,11 @@ pub struct Session {
 }
 
 impl Session {
-    pub fn new(identity: ClientIdentity, peer: SocketAddr, slot: Option<OwnedSemaphorePermit>) -> Session {
+    pub fn new(
+        identity: ClientIdentity,
+        peer: SocketAddr,
+        slot: Option<OwnedSemaphorePermit>,
+    ) -> Session {
         Session {
             log_name: identity.display_name(),
             identity,

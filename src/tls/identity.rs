@@ -94,14 +94,35 @@ mod tests {
         let dir = tempfile::tempdir().expect("tempdir");
         let out = dir.path().join("c.der");
         let status = std::process::Command::new("openssl")
-            .args(["req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes", "-days", "1"])
-            .args(["-subj", subject, "-multivalue-rdn", "-outform", "DER", "-keyout"])
+            .args([
+                "req",
+                "-x509",
+                "-newkey",
+                "ec",
+                "-pkeyopt",
+                "ec_paramgen_curve:P-256",
+                "-nodes",
+                "-days",
+                "1",
+            ])
+            .args([
+                "-subj",
+                subject,
+                "-multivalue-rdn",
+                "-outform",
+                "DER",
+                "-keyout",
+            ])
             .arg(dir.path().join("k.pem"))
             .arg("-out")
             .arg(&out)
             .output()
             .expect("openssl");
-        assert!(status.status.success(), "{}", String::from_utf8_lossy(&status.stderr));
+        assert!(
+            status.status.success(),
+            "{}",
+            String::from_utf8_lossy(&status.stderr)
+        );
         std::fs::read(out).expect("read")
     }
 
@@ -110,7 +131,8 @@ mod tests {
         let key = KeyPair::generate().expect("key");
         let mut p = CertificateParams::default();
         p.distinguished_name.push(DnType::CommonName, "alice");
-        p.distinguished_name.push(DnType::OrganizationalUnitName, "ops");
+        p.distinguished_name
+            .push(DnType::OrganizationalUnitName, "ops");
         p.subject_alt_names = vec![
             SanType::DnsName("Alice.Example.com".try_into().expect("dns")),
             SanType::URI("spiffe://example.com/alice".try_into().expect("uri")),
@@ -129,7 +151,8 @@ mod tests {
 
     #[test]
     fn every_ou_is_read_and_several_cns_match_no_cn_rule() {
-        let id = ClientIdentity::from_der(&openssl_cert("/CN=alice/CN=admin/OU=ops/OU=oncall")).expect("parse");
+        let id = ClientIdentity::from_der(&openssl_cert("/CN=alice/CN=admin/OU=ops/OU=oncall"))
+            .expect("parse");
         assert_eq!(id.cn, None);
         assert_eq!(id.display_name(), "-");
         assert_eq!(id.ous, vec!["ops", "oncall"]);
@@ -139,7 +162,8 @@ mod tests {
     fn control_characters_cannot_forge_log_lines() {
         let key = KeyPair::generate().expect("key");
         let mut p = CertificateParams::default();
-        p.distinguished_name.push(DnType::CommonName, "x\nINFO forged");
+        p.distinguished_name
+            .push(DnType::CommonName, "x\nINFO forged");
         let der = p.self_signed(&key).expect("cert").der().to_vec();
         let id = ClientIdentity::from_der(&der).expect("parse");
         assert_eq!(id.cn.as_deref(), Some("x\nINFO forged"));
