@@ -62,6 +62,7 @@ pub fn build(config: &Config) -> Result<Arc<Server>, BuildError> {
             config.upstream.socket.clone(),
             config.limits.upstream_connect_timeout,
         ),
+        max_header_bytes: config.limits.max_header_bytes,
     };
     Ok(Arc::new(Server {
         acceptor: TlsAcceptor::from(tls),

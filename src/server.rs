@@ -74,12 +74,16 @@ impl Server {
         let session = Arc::new(Session::new(identity, peer, Some(permit)));
         let proxy = self.proxy.clone();
         let service = service_fn(move |req| proxy.clone().handle(session.clone(), req));
+        // The parser's hard cap is twice the configured limit: heads between the two are read
+        // and answered by the proxy with a 431 that names the limit; beyond, hyper answers a
+        // bare 431 without reading further.
+        let hard_cap = self.limits.max_header_bytes.saturating_mul(2);
         let mut builder = http1::Builder::new();
         builder
             .timer(TokioTimer::new())
             .header_read_timeout(self.limits.header_timeout)
-            .max_header_size(self.limits.max_header_bytes)
-            .max_buf_size(self.limits.max_header_bytes.max(400 * 1024) + 8192);
+            .max_header_size(hard_cap)
+            .max_buf_size(hard_cap.max(400 * 1024) + 8192);
         let conn = builder
             .serve_connection(TokioIo::new(tls), service)
             .with_upgrades();

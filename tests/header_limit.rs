@@ -1,4 +1,5 @@
-//! Request heads over `limits.max_header_bytes` get 431 and never reach the engine; the default
+//! Request heads over `limits.max_header_bytes` get a Docker-style 431 naming the limit and never
+//! reach the engine; the default
 //! leaves room for the docker CLI's `X-Registry-Config` header (every registry credential,
 //! base64), which reaches the engine intact.
 

@@ -30,11 +30,25 @@ pub use body::{RequestBody, ResponseBody};
 pub use response::{docker_error, ProxyError};
 pub use upstream::{Upstream, UpstreamError};
 
-/// What every request shares: the rules and the way to the engine.
+/// What every request shares: the rules, the way to the engine, and the request-head limit.
 #[derive(Debug)]
 pub struct Proxy {
     pub policy: Policy,
     pub upstream: Upstream,
+    /// `limits.max_header_bytes`. The HTTP parser's own hard cap sits above it (see `server.rs`),
+    /// so that heads just over the limit get a Docker-style 431 naming the limit.
+    pub max_header_bytes: usize,
+}
+
+/// The size of the request head as sent: request line, header lines, blank line.
+fn head_size<B>(req: &Request<B>) -> usize {
+    let line = req.method().as_str().len() + req.uri().to_string().len() + "  HTTP/1.1\r\n".len();
+    let headers: usize = req
+        .headers()
+        .iter()
+        .map(|(k, v)| k.as_str().len() + v.len() + ": \r\n".len())
+        .sum();
+    line + headers + 2
 }
 
 /// One client connection: who it is, and the engine connection it may reuse.
@@ -89,6 +103,14 @@ impl Proxy {
                 start,
             )
         };
+        let size = head_size(&req);
+        if size > self.max_header_bytes {
+            let err = ProxyError::HeadTooLarge {
+                size,
+                limit: self.max_header_bytes,
+            };
+            return Ok(err.into_response(record(AuditDecision::Invalid, None)));
+        }
         let decoded = match path::canonical(&raw_path) {
             Ok(p) => p,
             Err(e) => {

@@ -23,12 +23,15 @@ pub enum ProxyError {
     Upstream(#[from] UpstreamError),
     #[error("dockgate: the Docker Engine switched protocols on a request that did not ask to")]
     UnexpectedUpgrade,
+    #[error("dockgate: the request head is {size} bytes, over the gateway's limit of {limit} (limits.max_header_bytes)")]
+    HeadTooLarge { size: usize, limit: usize },
 }
 
 impl ProxyError {
     pub fn status(&self) -> StatusCode {
         match self {
             ProxyError::BadPath(_) => StatusCode::BAD_REQUEST,
+            ProxyError::HeadTooLarge { .. } => StatusCode::REQUEST_HEADER_FIELDS_TOO_LARGE,
             ProxyError::UnknownClient | ProxyError::Forbidden { .. } => StatusCode::FORBIDDEN,
             ProxyError::Upstream(_) | ProxyError::UnexpectedUpgrade => StatusCode::BAD_GATEWAY,
         }
