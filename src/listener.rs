@@ -1,5 +1,9 @@
 //! Listening sockets and the accept loop.
 //!
+//! Sockets come from systemd when it hands them over (socket activation: `LISTEN_FDS`,
+//! `LISTEN_PID`, `LISTEN_FDNAMES`, see sd_listen_fds(3)); otherwise dockgate binds
+//! `listen.addresses` itself.
+//!
 //! At most `limits.max_connections` connections are open at once: the loop takes a permit before
 //! it accepts, so past the limit new connections wait in the kernel's backlog (and are refused by
 //! the kernel once that is full) instead of being accepted without bound. Accept errors such as
@@ -19,6 +23,55 @@ pub struct ListenError {
     pub addr: SocketAddr,
     #[source]
     pub source: std::io::Error,
+}
+
+/// Why the sockets systemd handed over cannot be used.
+#[derive(Debug, thiserror::Error)]
+pub enum ActivationError {
+    #[error("cannot read the sockets passed by systemd (LISTEN_FDS)")]
+    Env(#[source] std::io::Error),
+    #[error("socket {name:?} passed by systemd (fd {fd}) is unusable")]
+    Socket {
+        fd: i32,
+        name: String,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("socket {name:?} passed by systemd (fd {fd}) is not a listening TCP socket; use ListenStream= with an IP address or port")]
+    NotTcpListener { fd: i32, name: String },
+}
+
+/// The listening sockets systemd passed to this process, with their names; empty when not
+/// socket-activated. Call once, before anything else takes file descriptors.
+pub fn inherited() -> Result<Vec<(std::net::TcpListener, String)>, ActivationError> {
+    let fds = sd_notify::listen_fds_with_names().map_err(ActivationError::Env)?;
+    let mut out = Vec::with_capacity(fds.len());
+    for (fd, name) in fds {
+        let socket = adopt(fd);
+        let err = |source| ActivationError::Socket {
+            fd,
+            name: name.clone(),
+            source,
+        };
+        let is_tcp = socket.r#type().map_err(err)? == Type::STREAM
+            && socket.local_addr().map_err(err)?.as_socket().is_some()
+            && socket.is_listener().map_err(err)?;
+        if !is_tcp {
+            return Err(ActivationError::NotTcpListener { fd, name });
+        }
+        socket.set_nonblocking(true).map_err(err)?;
+        out.push((std::net::TcpListener::from(socket), name));
+    }
+    Ok(out)
+}
+
+#[allow(unsafe_code)]
+fn adopt(fd: std::os::fd::RawFd) -> Socket {
+    use std::os::fd::{FromRawFd, OwnedFd};
+    // SAFETY: by the sd_listen_fds protocol, LISTEN_PID names this process, so descriptors
+    // 3..3+LISTEN_FDS were opened for it and nothing else in the process owns them.
+    // `inherited` is called once, at start-up, so each descriptor is taken over exactly once.
+    Socket::from(unsafe { OwnedFd::from_raw_fd(fd) })
 }
 
 /// Binds one listener per address. IPv6 sockets are IPv6-only, so `0.0.0.0:2376` and

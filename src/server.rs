@@ -12,20 +12,28 @@ use hyper::server::conn::http1;
 use hyper::service::service_fn;
 use hyper_util::rt::{TokioIo, TokioTimer};
 use socket2::{SockRef, TcpKeepalive};
+use arc_swap::ArcSwap;
 use tokio::net::TcpStream;
-use tokio::sync::OwnedSemaphorePermit;
 use tokio_rustls::TlsAcceptor;
 use tracing::Instrument;
 
 use crate::config::Limits;
 use crate::proxy::{Proxy, Session};
+use crate::shutdown::{ConnectionSlot, DrainSignal, Phase};
 use crate::tls::ClientIdentity;
 
-/// Everything a connection needs, shared by all connections.
-pub struct Server {
+/// What a connection is served with: built from one `Config`, swapped whole on reload.
+pub struct State {
     pub acceptor: TlsAcceptor,
     pub proxy: Arc<Proxy>,
     pub limits: Limits,
+    pub grace: Duration,
+}
+
+/// Shared by every connection: the current state and the drain phase.
+pub struct Shared {
+    pub state: ArcSwap<State>,
+    pub drain: DrainSignal,
 }
 
 /// How long an idle peer may stay silent before TCP keep-alive probes it.
@@ -33,22 +41,20 @@ const KEEPALIVE_TIME: Duration = Duration::from_secs(60);
 const KEEPALIVE_INTERVAL: Duration = Duration::from_secs(15);
 const KEEPALIVE_RETRIES: u32 = 4;
 
-impl Server {
-    /// Serves one accepted connection to its end. Errors are logged, never returned.
-    pub async fn serve(
-        self: Arc<Self>,
-        stream: TcpStream,
-        peer: SocketAddr,
-        permit: OwnedSemaphorePermit,
-    ) {
-        tune_socket(&stream);
-        let handshake =
-            tokio::time::timeout(self.limits.handshake_timeout, self.acceptor.accept(stream)).await;
-        let tls = match handshake {
+/// Serves one accepted connection to its end. Errors are logged, never returned.
+pub async fn serve(shared: Arc<Shared>, stream: TcpStream, peer: SocketAddr, slot: ConnectionSlot) {
+    tune_socket(&stream);
+    // The state at accept time serves the handshake and this connection's limits; each request
+    // picks up the state current when it arrives.
+    let state = shared.state.load_full();
+    let mut drain = shared.drain.clone();
+    let handshake = tokio::time::timeout(state.limits.handshake_timeout, state.acceptor.accept(stream));
+    let tls = tokio::select! {
+        result = handshake => match result {
             Err(_) => {
                 tracing::info!(
                     %peer,
-                    timeout = ?self.limits.handshake_timeout,
+                    timeout = ?state.limits.handshake_timeout,
                     "TLS handshake timed out (limits.handshake_timeout)"
                 );
                 return;
@@ -58,44 +64,59 @@ impl Server {
                 return;
             }
             Ok(Ok(tls)) => tls,
-        };
-        let Some(leaf) = tls.get_ref().1.peer_certificates().and_then(|c| c.first()) else {
-            tracing::warn!(%peer, "TLS handshake finished without a client certificate");
+        },
+        _ = drain.reached(Phase::Draining) => return,
+    };
+    let Some(leaf) = tls.get_ref().1.peer_certificates().and_then(|c| c.first()) else {
+        tracing::warn!(%peer, "TLS handshake finished without a client certificate");
+        return;
+    };
+    let identity = match ClientIdentity::from_der(leaf) {
+        Ok(id) => id,
+        Err(e) => {
+            tracing::warn!(%peer, error = %e, "cannot read the verified client certificate");
             return;
-        };
-        let identity = match ClientIdentity::from_der(leaf) {
-            Ok(id) => id,
-            Err(e) => {
-                tracing::warn!(%peer, error = %e, "cannot read the verified client certificate");
-                return;
-            }
-        };
-        let span = tracing::info_span!("conn", %peer, client = %identity.display_name());
-        let session = Arc::new(Session::new(identity, peer, Some(permit)));
-        let proxy = self.proxy.clone();
-        let service = service_fn(move |req| proxy.clone().handle(session.clone(), req));
-        // The parser's hard cap is twice the configured limit: heads between the two are read
-        // and answered by the proxy with a 431 that names the limit; beyond, hyper answers a
-        // bare 431 without reading further.
-        let hard_cap = self.limits.max_header_bytes.saturating_mul(2);
-        let mut builder = http1::Builder::new();
-        builder
-            .timer(TokioTimer::new())
-            .header_read_timeout(self.limits.header_timeout)
-            .max_header_size(hard_cap)
-            .max_buf_size(hard_cap.max(400 * 1024) + 8192);
-        let conn = builder
-            .serve_connection(TokioIo::new(tls), service)
-            .with_upgrades();
-        async move {
-            tracing::debug!("connection established");
-            if let Err(e) = conn.await {
-                log_connection_error(&e, &self.limits);
-            }
         }
-        .instrument(span)
-        .await;
+    };
+    let session = Arc::new(Session::new(identity, peer, shared.drain.clone(), Some(slot)));
+    let span = tracing::info_span!("conn", %peer, client = %session.log_name);
+    let requests = shared.clone();
+    let service = service_fn(move |req| {
+        let proxy = requests.state.load().proxy.clone();
+        proxy.handle(session.clone(), req)
+    });
+    // The parser's hard cap is twice the configured limit: heads between the two are read
+    // and answered by the proxy with a 431 that names the limit; beyond, hyper answers a
+    // bare 431 without reading further.
+    let limits = &state.limits;
+    let hard_cap = limits.max_header_bytes.saturating_mul(2);
+    let mut builder = http1::Builder::new();
+    builder
+        .timer(TokioTimer::new())
+        .header_read_timeout(limits.header_timeout)
+        .max_header_size(hard_cap)
+        .max_buf_size(hard_cap.max(400 * 1024) + 8192);
+    let conn = builder.serve_connection(TokioIo::new(tls), service).with_upgrades();
+    async move {
+        tokio::pin!(conn);
+        let result = tokio::select! {
+            r = conn.as_mut() => r,
+            _ = drain.reached(Phase::Draining) => {
+                // Idle keep-alive connections close now; a response in flight (a `logs -f`
+                // stream included) runs on until it ends or the grace period is over.
+                conn.as_mut().graceful_shutdown();
+                tokio::select! {
+                    r = conn.as_mut() => r,
+                    _ = drain.reached(Phase::Cut) => return,
+                }
+            }
+        };
+        if let Err(e) = result {
+            log_connection_error(&e, limits);
+        }
     }
+    .instrument(span)
+    .await;
 }
 
 fn tune_socket(stream: &TcpStream) {

@@ -18,7 +18,15 @@ pub struct RawConfig {
     #[serde(default)]
     pub limits: RawLimits,
     #[serde(default)]
+    pub shutdown: RawShutdown,
+    #[serde(default)]
     pub allow: Vec<RawAllow>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawShutdown {
+    pub grace: Option<String>,
 }
 
 #[derive(Debug, Deserialize)]

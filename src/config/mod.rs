@@ -24,7 +24,22 @@ pub struct Config {
     pub upstream: Upstream,
     pub log: LogSettings,
     pub limits: Limits,
+    pub shutdown: ShutdownSettings,
     pub allow: Vec<AllowRule>,
+}
+
+#[derive(Debug, Clone)]
+pub struct ShutdownSettings {
+    /// How long hijacked and streaming connections may run on after SIGTERM.
+    pub grace: Duration,
+}
+
+impl Default for ShutdownSettings {
+    fn default() -> Self {
+        ShutdownSettings {
+            grace: Duration::from_secs(30),
+        }
+    }
 }
 
 #[derive(Debug, Clone)]

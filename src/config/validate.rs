@@ -6,8 +6,8 @@ use std::time::Duration;
 
 use super::file::{RawAllow, RawConfig, RawLimits};
 use super::{
-    Access, AllowRule, Config, ConfigError, Limits, LogFormat, LogSettings, Matcher, TlsFiles,
-    Upstream,
+    Access, AllowRule, Config, ConfigError, Limits, LogFormat, LogSettings, Matcher,
+    ShutdownSettings, TlsFiles, Upstream,
 };
 
 /// Where `serve` and `check` look when `--config` is not given.
@@ -102,6 +102,13 @@ pub(super) fn validate(raw: RawConfig, path: &Path) -> Result<Config, ConfigErro
         },
     };
     let limits = limits(&ctx, &raw.limits)?;
+    let shutdown = ShutdownSettings {
+        grace: ctx.duration(
+            "shutdown.grace",
+            raw.shutdown.grace.as_ref(),
+            ShutdownSettings::default().grace,
+        )?,
+    };
     if raw.allow.is_empty() {
         return Err(ctx.err(
             "allow",
@@ -122,6 +129,7 @@ pub(super) fn validate(raw: RawConfig, path: &Path) -> Result<Config, ConfigErro
         upstream,
         log,
         limits,
+        shutdown,
         allow,
     })
 }

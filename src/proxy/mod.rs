@@ -20,10 +20,10 @@ use std::time::Instant;
 
 use http::{header, HeaderValue, Request, Response, StatusCode, Uri};
 use hyper::body::Incoming;
-use tokio::sync::OwnedSemaphorePermit;
 
 use crate::audit::{AuditDecision, AuditRecord};
 use crate::policy::{path, Decision, Policy, RequestView};
+use crate::shutdown::{ConnectionSlot, DrainSignal, Phase};
 use crate::tls::ClientIdentity;
 
 pub use body::{RequestBody, ResponseBody};
@@ -53,9 +53,9 @@ fn head_size<B>(req: &Request<B>) -> usize {
 
 /// One client connection: who it is, and the engine connection it may reuse.
 ///
-/// It also holds the connection's slot under `limits.max_connections`. A hijacked stream keeps
-/// its session alive after hyper has let go of the connection, so upgraded connections count
-/// against the limit until their splice ends.
+/// It also holds the connection's slot (its place under `limits.max_connections` and its account
+/// with the drain tracker). A hijacked stream keeps its session alive after hyper has let go of
+/// the connection, so upgraded connections count until their splice ends.
 #[derive(Debug)]
 pub struct Session {
     pub identity: ClientIdentity,
@@ -63,20 +63,23 @@ pub struct Session {
     pub log_name: String,
     pub peer: SocketAddr,
     engine: Mutex<Option<upstream::Sender>>,
-    _slot: Option<OwnedSemaphorePermit>,
+    drain: DrainSignal,
+    _slot: Option<ConnectionSlot>,
 }
 
 impl Session {
     pub fn new(
         identity: ClientIdentity,
         peer: SocketAddr,
-        slot: Option<OwnedSemaphorePermit>,
+        drain: DrainSignal,
+        slot: Option<ConnectionSlot>,
     ) -> Session {
         Session {
             log_name: identity.display_name(),
             identity,
             peer,
             engine: Mutex::new(None),
+            drain,
             _slot: slot,
         }
     }
@@ -165,8 +168,12 @@ impl Proxy {
             };
             record.counters.set_upgraded();
             let engine_upgrade = hyper::upgrade::on(&mut resp);
+            let mut drain = session.drain.clone();
             tokio::spawn(async move {
-                upgrade::splice(client_upgrade, engine_upgrade, record).await;
+                tokio::select! {
+                    _ = upgrade::splice(client_upgrade, engine_upgrade, record) => {}
+                    _ = drain.reached(Phase::Cut) => {}
+                }
                 drop(session);
             });
             let (parts, _) = resp.into_parts();
