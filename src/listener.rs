@@ -44,6 +44,11 @@ pub enum ActivationError {
 /// The listening sockets systemd passed to this process, with their names; empty when not
 /// socket-activated. Call once, before anything else takes file descriptors.
 pub fn inherited() -> Result<Vec<(std::net::TcpListener, String)>, ActivationError> {
+    // Names are read only when descriptors are really ours: with LISTEN_PID naming another
+    // process, sd-notify would report LISTEN_FDNAMES as inconsistent.
+    if sd_notify::listen_fds().map_err(ActivationError::Env)?.len() == 0 {
+        return Ok(Vec::new());
+    }
     let fds = sd_notify::listen_fds_with_names().map_err(ActivationError::Env)?;
     let mut out = Vec::with_capacity(fds.len());
     for (fd, name) in fds {

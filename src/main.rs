@@ -60,7 +60,9 @@ fn fail(code: u8, e: &dyn std::error::Error) -> ExitCode {
 }
 
 fn runtime() -> std::io::Result<tokio::runtime::Runtime> {
-    tokio::runtime::Builder::new_multi_thread().enable_all().build()
+    tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
 }
 
 /// Runs the gateway until SIGTERM or SIGINT, reloading on SIGHUP; with `quickstart_dir`, first
@@ -103,14 +105,22 @@ fn serve(config: Config, quickstart_dir: Option<PathBuf>) -> ExitCode {
             .filter_map(|l| l.local_addr().ok())
             .map(|a| a.to_string())
             .collect();
-        if let (Some(dir), Some(addr)) = (quickstart_dir, listeners.first().and_then(|l| l.local_addr().ok())) {
+        if let (Some(dir), Some(addr)) = (
+            quickstart_dir,
+            listeners.first().and_then(|l| l.local_addr().ok()),
+        ) {
             println!("{}", quickstart::instructions(&config, &dir, addr));
         }
         let last_reload = Arc::new(Mutex::new(String::from("no reload yet")));
         notify::ready(&format!("serving on {}", addrs.join(", ")));
 
         let (stop_tx, stop_rx) = tokio::sync::oneshot::channel::<()>();
-        tokio::spawn(control(gateway.clone(), config.source.clone(), stop_tx, last_reload.clone()));
+        tokio::spawn(control(
+            gateway.clone(),
+            config.source.clone(),
+            stop_tx,
+            last_reload.clone(),
+        ));
         tokio::spawn(report(gateway.clone(), addrs.join(", "), last_reload));
         if let Some(interval) = notify::watchdog_interval() {
             tokio::spawn(async move {
@@ -136,7 +146,10 @@ fn serve(config: Config, quickstart_dir: Option<PathBuf>) -> ExitCode {
                 ExitCode::SUCCESS
             }
             DrainOutcome::Cut(n) => {
-                tracing::warn!(open = n, "shutdown.grace is over; closing the remaining connections");
+                tracing::warn!(
+                    open = n,
+                    "shutdown.grace is over; closing the remaining connections"
+                );
                 ExitCode::from(1)
             }
         }

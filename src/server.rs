@@ -8,11 +8,11 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
 
+use arc_swap::ArcSwap;
 use hyper::server::conn::http1;
 use hyper::service::service_fn;
 use hyper_util::rt::{TokioIo, TokioTimer};
 use socket2::{SockRef, TcpKeepalive};
-use arc_swap::ArcSwap;
 use tokio::net::TcpStream;
 use tokio_rustls::TlsAcceptor;
 use tracing::Instrument;
@@ -48,7 +48,10 @@ pub async fn serve(shared: Arc<Shared>, stream: TcpStream, peer: SocketAddr, slo
     // picks up the state current when it arrives.
     let state = shared.state.load_full();
     let mut drain = shared.drain.clone();
-    let handshake = tokio::time::timeout(state.limits.handshake_timeout, state.acceptor.accept(stream));
+    let handshake = tokio::time::timeout(
+        state.limits.handshake_timeout,
+        state.acceptor.accept(stream),
+    );
     let tls = tokio::select! {
         result = handshake => match result {
             Err(_) => {
@@ -78,7 +81,12 @@ pub async fn serve(shared: Arc<Shared>, stream: TcpStream, peer: SocketAddr, slo
             return;
         }
     };
-    let session = Arc::new(Session::new(identity, peer, shared.drain.clone(), Some(slot)));
+    let session = Arc::new(Session::new(
+        identity,
+        peer,
+        shared.drain.clone(),
+        Some(slot),
+    ));
     let span = tracing::info_span!("conn", %peer, client = %session.log_name);
     let requests = shared.clone();
     let service = service_fn(move |req| {
@@ -96,7 +104,9 @@ pub async fn serve(shared: Arc<Shared>, stream: TcpStream, peer: SocketAddr, slo
         .header_read_timeout(limits.header_timeout)
         .max_header_size(hard_cap)
         .max_buf_size(hard_cap.max(400 * 1024) + 8192);
-    let conn = builder.serve_connection(TokioIo::new(tls), service).with_upgrades();
+    let conn = builder
+        .serve_connection(TokioIo::new(tls), service)
+        .with_upgrades();
     async move {
         tokio::pin!(conn);
         let result = tokio::select! {

@@ -88,10 +88,24 @@ impl Process {
     }
 
     pub fn start_with_config(config: &Path) -> Process {
-        let mut child = Command::new(env!("CARGO_BIN_EXE_dockgate"))
-            .args(["serve", "--config"])
-            .arg(config)
+        Process::start_with_env(config, &[])
+    }
+
+    /// Starts `dockgate serve` with extra environment variables (NOTIFY_SOCKET, ...).
+    pub fn start_with_env(config: &Path, env: &[(&str, &str)]) -> Process {
+        let mut command = Command::new(env!("CARGO_BIN_EXE_dockgate"));
+        command.args(["serve", "--config"]).arg(config);
+        Process::spawn(command, config, env)
+    }
+
+    /// Starts a prepared command (its stderr is read for JSON logs) and waits for "listening".
+    pub fn spawn(mut command: Command, config: &Path, env: &[(&str, &str)]) -> Process {
+        let mut child = command
             .env_remove("RUST_LOG")
+            .env_remove("NOTIFY_SOCKET")
+            .env_remove("LISTEN_FDS")
+            .env_remove("LISTEN_PID")
+            .envs(env.iter().copied())
             .stdin(Stdio::null())
             .stdout(Stdio::null())
             .stderr(Stdio::piped())
@@ -168,6 +182,22 @@ impl Process {
 
     pub fn pid(&self) -> u32 {
         self.child.id()
+    }
+
+    /// Sends a signal (`"HUP"`, `"TERM"`, ...) to the process.
+    pub fn signal(&self, name: &str) {
+        let ok = Command::new("kill")
+            .arg(format!("-{name}"))
+            .arg(self.pid().to_string())
+            .status()
+            .expect("kill")
+            .success();
+        assert!(ok, "kill -{name} failed");
+    }
+
+    /// Waits up to `limit` for the process to exit.
+    pub fn wait_exit(&mut self, limit: Duration) -> Option<std::process::ExitStatus> {
+        wait::until(limit, || self.child.try_wait().ok().flatten())
     }
 }
 

@@ -34,6 +34,19 @@ fn dn(cn: &str) -> DistinguishedName {
     d
 }
 
+fn server_pair(ca: &Authority) -> (String, String) {
+    let key = KeyPair::generate().expect("key");
+    let mut p = CertificateParams::new(vec!["localhost".to_string()]).expect("params");
+    p.subject_alt_names
+        .push(SanType::IpAddress(IpAddr::V4(Ipv4Addr::LOCALHOST)));
+    p.subject_alt_names
+        .push(SanType::IpAddress(IpAddr::V6(Ipv6Addr::LOCALHOST)));
+    p.distinguished_name = dn("localhost");
+    p.extended_key_usages = vec![ExtendedKeyUsagePurpose::ServerAuth];
+    let cert = p.signed_by(&key, &ca.cert, &ca.key).expect("server cert");
+    (cert.pem(), key.serialize_pem())
+}
+
 /// How a client certificate should be made.
 #[derive(Clone)]
 pub struct ClientSpec {
@@ -120,6 +133,11 @@ impl Pki {
             server_cert,
             server_key,
         }
+    }
+
+    /// A fresh server certificate and key (PEM) for localhost, 127.0.0.1 and ::1.
+    pub fn new_server_pair(&self) -> (String, String) {
+        server_pair(&self.ca)
     }
 
     pub fn path(&self) -> &Path {
