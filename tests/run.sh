@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # dockgate's whole test suite, as CI runs it (as root, on Debian 12):
-#  1. installs what the suite needs (docker.io, busybox-static, docker-registry, curl, openssl),
+#  1. installs what the suite needs (docker.io, busybox-static, docker-registry, curl, openssl,
+#     systemd tools, make, dpkg-dev; cargo-deb from crates.io),
 #  2. starts a private Docker Engine and a private registry on 127.0.0.1 under a temporary folder,
 #  3. builds a tiny busybox image and pushes a several-MB image to the registry,
 #  4. runs `cargo test` against them, and stops what it started, by PID, whatever happens.
@@ -18,11 +19,18 @@ command -v curl >/dev/null || need+=(curl)
 command -v openssl >/dev/null || need+=(openssl)
 command -v python3 >/dev/null || need+=(python3)
 command -v systemd-socket-activate >/dev/null || need+=(systemd)
+command -v make >/dev/null || need+=(make)
+command -v dpkg-shlibdeps >/dev/null || need+=(dpkg-dev)
 if [ ${#need[@]} -gt 0 ]; then
   log "installing ${need[*]}"
   export DEBIAN_FRONTEND=noninteractive
   apt-get update -qq
   apt-get install -y -qq "${need[@]}" >/dev/null
+fi
+
+if ! command -v cargo-deb >/dev/null; then
+  log "installing cargo-deb (for the packaging test)"
+  cargo install --locked --quiet cargo-deb
 fi
 
 W=$(mktemp -d /tmp/dockgate-test.XXXXXX)
