@@ -85,8 +85,8 @@ pub async fn run(config: &Config, engine_optional: bool) -> Vec<Line> {
     ))];
     let listen: Vec<String> = config.listen.iter().map(|a| a.to_string()).collect();
     out.push(Line::Ok(format!("listen addresses: {}", listen.join(", "))));
-    match crate::tls::server_config(&config.tls) {
-        Ok(_) => {
+    match crate::tls::setup(&config.tls) {
+        Ok(setup) => {
             out.push(Line::Ok(format!(
                 "TLS: CA {}, certificate {} and key {} load, and the key matches the certificate",
                 config.tls.ca.display(),
@@ -95,6 +95,7 @@ pub async fn run(config: &Config, engine_optional: bool) -> Vec<Line> {
             )));
             out.extend(server_cert_expiry(&config.tls.cert));
             out.extend(key_permissions(&config.tls.key));
+            out.extend(crl_lines(&setup.revocations));
         }
         Err(e) => out.push(Line::Fail(error_chain(&e))),
     }
@@ -143,6 +144,27 @@ fn server_cert_expiry(path: &Path) -> Option<Line> {
             "server certificate valid until {not_after} ({days} days)"
         ))
     })
+}
+
+fn crl_lines(revocations: &crate::tls::Revocations) -> Vec<Line> {
+    let now = time::OffsetDateTime::now_utc();
+    revocations
+        .crls()
+        .iter()
+        .map(|c| {
+            let path = c.path.display();
+            match c.next_update {
+                Some(n) if n <= now => Line::Fail(format!(
+                    "revocation list {path} expired on {n}: every client it covers is refused; renew it (dockgate certs crl)"
+                )),
+                Some(n) if n - now <= crate::EXPIRY_WARNING => Line::Warn(format!(
+                    "revocation list {path} expires on {n}: renew it (dockgate certs crl)"
+                )),
+                Some(n) => Line::Ok(format!("revocation list {path} valid until {n}")),
+                None => Line::Ok(format!("revocation list {path} (no next-update time)")),
+            }
+        })
+        .collect()
 }
 
 fn key_permissions(path: &Path) -> Option<Line> {

@@ -5,6 +5,7 @@ use std::path::PathBuf;
 
 use clap::{Args, Parser, Subcommand};
 
+use crate::certs::KeyType;
 use crate::config::DEFAULT_CONFIG_PATH;
 
 #[derive(Debug, Parser)]
@@ -66,11 +67,22 @@ pub struct ConfigArg {
     pub config: PathBuf,
 }
 
+/// Options every command that makes a key takes.
+#[derive(Debug, Args, Clone)]
+pub struct KeyArgs {
+    /// Key type: ecdsa-p256 (default), rsa2048, rsa3072, rsa4096, ed25519.
+    #[arg(long, default_value = "ecdsa-p256")]
+    pub key_type: KeyType,
+    /// Validity of the certificate, in days.
+    #[arg(long, default_value_t = crate::certs::LEAF_DAYS)]
+    pub days: i64,
+}
+
 #[derive(Debug, Subcommand)]
 pub enum CertsCommand {
-    /// Create a CA, a server certificate and client bundles in DIR (never overwrites files).
+    /// Create a CA, a server certificate, an empty CRL and client bundles in DIR (never overwrites).
     #[command(
-        after_help = "Example:\n  dockgate certs init --dir ./pki --host docker.example.com --ip 192.0.2.10 --client alice --client ci\n\nlocalhost, 127.0.0.1 and ::1 are always in the server certificate."
+        after_help = "Example:\n  dockgate certs init --dir /etc/dockgate/certs --host docker.example.com --ip 192.0.2.10 --client alice --client ci\n\nlocalhost, 127.0.0.1 and ::1 are always in the server certificate."
     )]
     Init {
         #[arg(long)]
@@ -84,5 +96,77 @@ pub enum CertsCommand {
         /// A client bundle to create in DIR/clients/NAME (repeatable).
         #[arg(long = "client")]
         clients: Vec<String>,
+        #[command(flatten)]
+        key: KeyArgs,
+        /// Validity of the CA, in days.
+        #[arg(long, default_value_t = crate::certs::CA_DAYS)]
+        ca_days: i64,
+        /// Validity of the CRL (its next-update time), in days.
+        #[arg(long, default_value_t = crate::certs::CRL_DAYS)]
+        crl_days: i64,
+    },
+    /// Issue a client bundle (--client) or renew the server certificate (--server).
+    #[command(
+        after_help = "Examples:\n  dockgate certs issue --dir /etc/dockgate/certs --client bob --ou ops\n  dockgate certs issue --dir /etc/dockgate/certs --server --host docker.example.com --ip 192.0.2.10 --force"
+    )]
+    Issue {
+        #[arg(long)]
+        dir: PathBuf,
+        /// The client's name (its certificate's CN); the bundle goes to DIR/clients/NAME.
+        #[arg(long, conflicts_with_all = ["server", "hosts", "ips"], required_unless_present = "server")]
+        client: Option<String>,
+        /// An organizational unit for the client certificate (repeatable; `[[allow]] ou = ...`).
+        #[arg(long = "ou", requires = "client")]
+        ous: Vec<String>,
+        /// Issue the server certificate (DIR/server-cert.pem, DIR/server-key.pem).
+        #[arg(long)]
+        server: bool,
+        /// A DNS name for the server certificate (repeatable).
+        #[arg(long = "host", requires = "server")]
+        hosts: Vec<String>,
+        /// An IP address for the server certificate (repeatable).
+        #[arg(long = "ip", requires = "server")]
+        ips: Vec<IpAddr>,
+        #[command(flatten)]
+        key: KeyArgs,
+        /// Replace existing files (atomically).
+        #[arg(long)]
+        force: bool,
+        /// host:port that clients reach the gateway at, for the printed commands (default: from
+        /// the server certificate).
+        #[arg(long)]
+        endpoint: Option<String>,
+    },
+    /// Revoke certificates and write a fresh, signed DIR/crl.pem.
+    #[command(
+        after_help = "Examples:\n  dockgate certs revoke --dir /etc/dockgate/certs --client bob\n  dockgate certs revoke --dir /etc/dockgate/certs --serial 4f:2a:...\n  dockgate certs revoke --dir /etc/dockgate/certs --cert ./bob/cert.pem"
+    )]
+    Revoke {
+        #[arg(long)]
+        dir: PathBuf,
+        /// Every unrevoked client certificate issued under this name.
+        #[arg(long, group = "target")]
+        client: Option<String>,
+        /// One certificate by serial number (hex, colons allowed).
+        #[arg(long, group = "target")]
+        serial: Option<String>,
+        /// One certificate by its file.
+        #[arg(long, group = "target")]
+        cert: Option<PathBuf>,
+        /// Validity of the new CRL, in days.
+        #[arg(long, default_value_t = crate::certs::CRL_DAYS)]
+        crl_days: i64,
+    },
+    /// Write a fresh DIR/crl.pem (renew it before its next-update time).
+    Crl {
+        #[arg(long)]
+        dir: PathBuf,
+        #[arg(long, default_value_t = crate::certs::CRL_DAYS)]
+        crl_days: i64,
+    },
+    /// List every certificate the CA in DIR issued, with its serial, expiry and revocation.
+    List {
+        #[arg(long)]
+        dir: PathBuf,
     },
 }

@@ -32,13 +32,14 @@ pub mod server;
 pub mod shutdown;
 pub mod telemetry;
 pub mod tls;
+pub mod watch;
 
 use std::future::Future;
 use std::sync::Arc;
 
 use arc_swap::ArcSwap;
 use tokio::net::TcpListener;
-use tokio::sync::{watch, Semaphore};
+use tokio::sync::Semaphore;
 use tokio::task::JoinSet;
 use tokio_rustls::TlsAcceptor;
 
@@ -61,11 +62,29 @@ pub enum BuildError {
 
 /// Builds the per-connection state from a validated configuration.
 pub fn build(config: &Config) -> Result<State, BuildError> {
-    let tls = tls::server_config(&config.tls).map_err(|source| BuildError::Tls {
+    let tls = tls::setup(&config.tls).map_err(|source| BuildError::Tls {
         path: config.source.clone(),
         source: Box::new(source),
     })?;
+    let mut expiries = Vec::new();
+    if let Some(at) = tls.server_not_after {
+        expiries.push(Expiry {
+            what: "server certificate",
+            path: config.tls.cert.clone(),
+            at,
+        });
+    }
+    for crl in tls.revocations.crls() {
+        if let Some(at) = crl.next_update {
+            expiries.push(Expiry {
+                what: "revocation list (next update)",
+                path: crl.path.clone(),
+                at,
+            });
+        }
+    }
     let proxy = Proxy {
+        revocations: tls.revocations.clone(),
         policy: Policy::compile(&config.allow),
         upstream: Upstream::new(
             config.upstream.socket.clone(),
@@ -74,18 +93,35 @@ pub fn build(config: &Config) -> Result<State, BuildError> {
         max_header_bytes: config.limits.max_header_bytes,
     };
     Ok(State {
-        acceptor: TlsAcceptor::from(tls),
+        acceptor: TlsAcceptor::from(tls.config),
         proxy: Arc::new(proxy),
         limits: config.limits.clone(),
         grace: config.shutdown.grace,
+        expiries,
+        watched: if config.tls.watch {
+            config.tls.all()
+        } else {
+            Vec::new()
+        },
     })
+}
+
+/// Warn this long before a server certificate or CRL runs out.
+pub const EXPIRY_WARNING: time::Duration = time::Duration::days(7);
+
+/// Something that stops working at a known time.
+#[derive(Debug, Clone)]
+pub struct Expiry {
+    pub what: &'static str,
+    pub path: std::path::PathBuf,
+    pub at: time::OffsetDateTime,
 }
 
 /// The running gateway: its reloadable state, its open connections, its phase.
 pub struct Gateway {
     shared: Arc<Shared>,
     tracker: Tracker,
-    phase: watch::Sender<Phase>,
+    phase: tokio::sync::watch::Sender<Phase>,
     permits: Arc<Semaphore>,
     /// Settings that only a restart changes, to warn when a reload asks for another value.
     fixed: Config,
@@ -157,6 +193,39 @@ impl Gateway {
         let outcome = shutdown::wait(&self.tracker, grace).await;
         self.phase.send_replace(Phase::Cut);
         outcome
+    }
+
+    /// Logs, loudly, what has run out or will within [`EXPIRY_WARNING`]: an expired CRL refuses
+    /// every client it covers, an expired server certificate every client.
+    pub fn log_expiry(&self) {
+        let now = time::OffsetDateTime::now_utc();
+        let fmt = |t: time::OffsetDateTime| {
+            t.format(&time::format_description::well_known::Rfc3339)
+                .unwrap_or_default()
+        };
+        for e in &self.shared.state.load().expiries {
+            if e.at <= now {
+                tracing::error!(
+                    what = e.what,
+                    path = %e.path.display(),
+                    at = %fmt(e.at),
+                    "EXPIRED: clients are being refused until it is renewed"
+                );
+            } else if e.at - now <= EXPIRY_WARNING {
+                tracing::warn!(
+                    what = e.what,
+                    path = %e.path.display(),
+                    at = %fmt(e.at),
+                    days_left = (e.at - now).whole_days(),
+                    "expires soon: renew it, or clients will be refused"
+                );
+            }
+        }
+    }
+
+    /// The files whose changes trigger a reload (`tls.watch`); empty when watching is off.
+    pub fn watched_files(&self) -> Vec<std::path::PathBuf> {
+        self.shared.state.load().watched.clone()
     }
 
     /// Connections open now (hijacked streams included).

@@ -23,17 +23,7 @@ fn main() -> ExitCode {
             config,
             engine_optional,
         } => check_cmd(&config.config, engine_optional),
-        Command::Certs(CertsCommand::Init {
-            dir,
-            hosts,
-            ips,
-            clients,
-        }) => certs_init(certs::InitOptions {
-            dir,
-            hosts,
-            ips,
-            clients,
-        }),
+        Command::Certs(cmd) => certs_cmd(cmd),
         Command::Quickstart {
             dir,
             listen,
@@ -112,6 +102,7 @@ fn serve(config: Config, quickstart_dir: Option<PathBuf>) -> ExitCode {
             println!("{}", quickstart::instructions(&config, &dir, addr));
         }
         let last_reload = Arc::new(Mutex::new(String::from("no reload yet")));
+        gateway.log_expiry();
         notify::ready(&format!("serving on {}", addrs.join(", ")));
 
         let (stop_tx, stop_rx) = tokio::sync::oneshot::channel::<()>();
@@ -121,7 +112,17 @@ fn serve(config: Config, quickstart_dir: Option<PathBuf>) -> ExitCode {
             stop_tx,
             last_reload.clone(),
         ));
-        tokio::spawn(report(gateway.clone(), addrs.join(", "), last_reload));
+        tokio::spawn(report(
+            gateway.clone(),
+            addrs.join(", "),
+            last_reload.clone(),
+        ));
+        {
+            let (gw, path, last) = (gateway.clone(), config.source.clone(), last_reload);
+            tokio::spawn(dockgate::watch::run(gateway.clone(), move || {
+                reload(&gw, &path, &last)
+            }));
+        }
         if let Some(interval) = notify::watchdog_interval() {
             tokio::spawn(async move {
                 let mut tick = tokio::time::interval(interval / 2);
@@ -227,13 +228,21 @@ fn reload(gateway: &Gateway, path: &std::path::Path, last_reload: &Mutex<String>
     if let Ok(mut l) = last_reload.lock() {
         *l = summary;
     }
+    gateway.log_expiry();
 }
 
-/// Keeps systemd's STATUS= current: open connections and the last reload's result.
+/// Keeps systemd's STATUS= current (open connections, the last reload's result), and repeats
+/// the expiry warnings every hour.
 async fn report(gateway: Arc<Gateway>, addrs: String, last_reload: Arc<Mutex<String>>) {
-    let mut tick = tokio::time::interval(std::time::Duration::from_secs(5));
+    const EVERY: std::time::Duration = std::time::Duration::from_secs(5);
+    let mut tick = tokio::time::interval(EVERY);
+    let mut ticks: u64 = 0;
     loop {
         tick.tick().await;
+        ticks += 1;
+        if ticks % 720 == 0 {
+            gateway.log_expiry();
+        }
         let reload = last_reload.lock().map(|l| l.clone()).unwrap_or_default();
         notify::status(&format!(
             "serving {} connection(s) on {addrs}; {reload}",
@@ -281,9 +290,34 @@ fn check_cmd(path: &std::path::Path, engine_optional: bool) -> ExitCode {
     }
 }
 
-fn certs_init(opts: certs::InitOptions) -> ExitCode {
-    match certs::init(&opts) {
-        Ok(report) => {
+fn certs_cmd(cmd: CertsCommand) -> ExitCode {
+    match run_certs(cmd) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => fail(1, &e),
+    }
+}
+
+fn run_certs(cmd: CertsCommand) -> Result<(), certs::CertsError> {
+    match cmd {
+        CertsCommand::Init {
+            dir,
+            hosts,
+            ips,
+            clients,
+            key,
+            ca_days,
+            crl_days,
+        } => {
+            let report = certs::init(&certs::InitOptions {
+                dir: dir.clone(),
+                hosts,
+                ips,
+                clients,
+                key_type: key.key_type,
+                ca_days,
+                days: key.days,
+                crl_days,
+            })?;
             println!("CA:                 {}", report.ca.display());
             println!(
                 "server certificate: {} (names: {})",
@@ -291,15 +325,131 @@ fn certs_init(opts: certs::InitOptions) -> ExitCode {
                 report.server_names.join(", ")
             );
             println!("server key:         {}", report.server_key.display());
+            println!("CRL:                {} (for tls.crl)", report.crl.display());
+            let endpoint = certs::guess_endpoint(&dir);
             for c in &report.clients {
                 println!(
-                    "client {:<12} {} (use as DOCKER_CERT_PATH)",
+                    "\nclient {} in {} (use as DOCKER_CERT_PATH):",
                     c.name,
                     c.dir.display()
                 );
+                print!("{}", certs::client_commands(&c.name, &c.dir, &endpoint));
             }
-            ExitCode::SUCCESS
         }
-        Err(e) => fail(1, &e),
+        CertsCommand::Issue {
+            dir,
+            client,
+            ous,
+            server,
+            hosts,
+            ips,
+            key,
+            force,
+            endpoint,
+        } => {
+            if server {
+                let r = certs::issue_server(&certs::ServerOptions {
+                    dir,
+                    hosts,
+                    ips,
+                    days: key.days,
+                    key_type: key.key_type,
+                    force,
+                })?;
+                println!(
+                    "server certificate {} (serial {}, names: {}, until {})",
+                    r.cert.display(),
+                    r.record.serial,
+                    r.names.join(", "),
+                    r.record.not_after
+                );
+                println!("server key         {}", r.key.display());
+                println!("A gateway watching these files picks them up by itself; otherwise: systemctl reload dockgate");
+            } else if let Some(name) = client {
+                let b = certs::issue_client(&certs::ClientOptions {
+                    dir: dir.clone(),
+                    name,
+                    ous,
+                    days: key.days,
+                    key_type: key.key_type,
+                    force,
+                })?;
+                println!(
+                    "client {} in {} (serial {}, until {}); use the folder as DOCKER_CERT_PATH:\n",
+                    b.name,
+                    b.dir.display(),
+                    b.record.serial,
+                    b.record.not_after
+                );
+                let endpoint = endpoint.unwrap_or_else(|| certs::guess_endpoint(&dir));
+                print!("{}", certs::client_commands(&b.name, &b.dir, &endpoint));
+            }
+        }
+        CertsCommand::Revoke {
+            dir,
+            client,
+            serial,
+            cert,
+            crl_days,
+        } => {
+            let target = match (client, serial, cert) {
+                (Some(c), _, _) => certs::RevokeTarget::Client(c),
+                (_, Some(s), _) => certs::RevokeTarget::Serial(s),
+                (_, _, Some(p)) => certs::RevokeTarget::Cert(p),
+                _ => {
+                    return Err(certs::CertsError::NothingToRevoke(
+                        "give --client, --serial or --cert".into(),
+                    ))
+                }
+            };
+            let r = certs::revoke(&dir, &target, crl_days)?;
+            for i in &r.revoked_now {
+                println!(
+                    "revoked {} {} (serial {})",
+                    i.kind.as_str(),
+                    i.name,
+                    i.serial
+                );
+            }
+            print_crl(&r);
+        }
+        CertsCommand::Crl { dir, crl_days } => print_crl(&certs::refresh_crl(&dir, crl_days)?),
+        CertsCommand::List { dir } => {
+            let now = time::OffsetDateTime::now_utc();
+            println!(
+                "{:<7} {:<20} {:<34} {:<22} STATUS",
+                "KIND", "NAME", "SERIAL", "NOT AFTER"
+            );
+            for i in certs::list(&dir)? {
+                let expired = time::OffsetDateTime::parse(
+                    &i.not_after,
+                    &time::format_description::well_known::Rfc3339,
+                )
+                .map(|t| t < now)
+                .unwrap_or(false);
+                let status = match (&i.revoked, expired) {
+                    (Some(at), _) => format!("revoked {at}"),
+                    (None, true) => "expired".to_string(),
+                    (None, false) => "valid".to_string(),
+                };
+                println!(
+                    "{:<7} {:<20} {:<34} {:<22} {status}",
+                    i.kind.as_str(),
+                    i.name,
+                    i.serial,
+                    i.not_after
+                );
+            }
+        }
     }
+    Ok(())
+}
+
+fn print_crl(r: &certs::CrlReport) {
+    println!(
+        "wrote {} ({} revoked, next update {}); a gateway with it in tls.crl picks it up by itself",
+        r.crl.display(),
+        r.revoked_total,
+        r.next_update
+    );
 }

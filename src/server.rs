@@ -18,9 +18,10 @@ use tokio_rustls::TlsAcceptor;
 use tracing::Instrument;
 
 use crate::config::Limits;
+use crate::proxy::CertIds;
 use crate::proxy::{Proxy, Session};
 use crate::shutdown::{ConnectionSlot, DrainSignal, Phase};
-use crate::tls::ClientIdentity;
+use crate::tls::{CertId, ClientIdentity};
 
 /// What a connection is served with: built from one `Config`, swapped whole on reload.
 pub struct State {
@@ -28,6 +29,10 @@ pub struct State {
     pub proxy: Arc<Proxy>,
     pub limits: Limits,
     pub grace: Duration,
+    /// What runs out when (server certificate, CRLs), for the warnings.
+    pub expiries: Vec<crate::Expiry>,
+    /// Files whose changes trigger a reload (`tls.watch`).
+    pub watched: Vec<std::path::PathBuf>,
 }
 
 /// Shared by every connection: the current state and the drain phase.
@@ -70,9 +75,17 @@ pub async fn serve(shared: Arc<Shared>, stream: TcpStream, peer: SocketAddr, slo
         },
         _ = drain.reached(Phase::Draining) => return,
     };
-    let Some(leaf) = tls.get_ref().1.peer_certificates().and_then(|c| c.first()) else {
+    let chain = tls.get_ref().1.peer_certificates().unwrap_or_default();
+    let Some(leaf) = chain.first() else {
         tracing::warn!(%peer, "TLS handshake finished without a client certificate");
         return;
+    };
+    let chain_ids = CertIds {
+        leaf: CertId::from_der(leaf).unwrap_or_default(),
+        intermediates: chain[1..]
+            .iter()
+            .filter_map(|c| CertId::from_der(c))
+            .collect(),
     };
     let identity = match ClientIdentity::from_der(leaf) {
         Ok(id) => id,
@@ -83,6 +96,7 @@ pub async fn serve(shared: Arc<Shared>, stream: TcpStream, peer: SocketAddr, slo
     };
     let session = Arc::new(Session::new(
         identity,
+        chain_ids,
         peer,
         shared.drain.clone(),
         Some(slot),

@@ -54,6 +54,26 @@ pub struct RawTls {
     pub ca: String,
     pub cert: String,
     pub key: String,
+    #[serde(default)]
+    pub crl: Option<OneOrMany>,
+    pub watch: Option<bool>,
+}
+
+/// A single path or a list of them.
+#[derive(Debug, Deserialize)]
+#[serde(untagged)]
+pub enum OneOrMany {
+    One(String),
+    Many(Vec<String>),
+}
+
+impl OneOrMany {
+    pub fn into_vec(self) -> Vec<String> {
+        match self {
+            OneOrMany::One(s) => vec![s],
+            OneOrMany::Many(v) => v,
+        }
+    }
 }
 
 #[derive(Debug, Deserialize)]

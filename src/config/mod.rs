@@ -47,6 +47,19 @@ pub struct TlsFiles {
     pub ca: PathBuf,
     pub cert: PathBuf,
     pub key: PathBuf,
+    /// CRLs (PEM) that client certificates and their intermediates are checked against.
+    pub crl: Vec<PathBuf>,
+    /// Reload by itself when one of these files changes.
+    pub watch: bool,
+}
+
+impl TlsFiles {
+    /// Every file the TLS setup reads.
+    pub fn all(&self) -> Vec<PathBuf> {
+        let mut v = vec![self.ca.clone(), self.cert.clone(), self.key.clone()];
+        v.extend(self.crl.iter().cloned());
+        v
+    }
 }
 
 #[derive(Debug, Clone)]

@@ -72,10 +72,21 @@ pub(super) fn validate(raw: RawConfig, path: &Path) -> Result<Config, ConfigErro
     let ctx = Ctx { path, base };
 
     let listen = listen_addresses(&ctx, &raw.listen.addresses)?;
+    let crl = raw
+        .tls
+        .crl
+        .map(|c| c.into_vec())
+        .unwrap_or_default()
+        .iter()
+        .enumerate()
+        .map(|(i, c)| ctx.file(&format!("tls.crl[{i}]"), c))
+        .collect::<Result<Vec<_>, _>>()?;
     let tls = TlsFiles {
         ca: ctx.file("tls.ca", &raw.tls.ca)?,
         cert: ctx.file("tls.cert", &raw.tls.cert)?,
         key: ctx.file("tls.key", &raw.tls.key)?,
+        crl,
+        watch: raw.tls.watch.unwrap_or(true),
     };
     let upstream = Upstream {
         socket: ctx.file("upstream.socket", &raw.upstream.socket)?,

@@ -12,6 +12,7 @@ mod headers;
 mod response;
 mod upgrade;
 mod upstream;
+mod whoami;
 
 use std::convert::Infallible;
 use std::net::SocketAddr;
@@ -24,7 +25,7 @@ use hyper::body::Incoming;
 use crate::audit::{AuditDecision, AuditRecord};
 use crate::policy::{path, Decision, Policy, RequestView};
 use crate::shutdown::{ConnectionSlot, DrainSignal, Phase};
-use crate::tls::ClientIdentity;
+use crate::tls::{CertId, ClientIdentity, Revocations};
 
 pub use body::{RequestBody, ResponseBody};
 pub use response::{docker_error, ProxyError};
@@ -34,10 +35,19 @@ pub use upstream::{Upstream, UpstreamError};
 #[derive(Debug)]
 pub struct Proxy {
     pub policy: Policy,
+    /// The CRLs, checked on every request (not only at the handshake).
+    pub revocations: Arc<Revocations>,
     pub upstream: Upstream,
     /// `limits.max_header_bytes`. The HTTP parser's own hard cap sits above it (see `server.rs`),
     /// so that heads just over the limit get a Docker-style 431 naming the limit.
     pub max_header_bytes: usize,
+}
+
+/// Issuer and serial of a client's certificate and of the intermediates it sent.
+#[derive(Debug, Clone, Default)]
+pub struct CertIds {
+    pub leaf: CertId,
+    pub intermediates: Vec<CertId>,
 }
 
 /// The size of the request head as sent: request line, header lines, blank line.
@@ -59,6 +69,8 @@ fn head_size<B>(req: &Request<B>) -> usize {
 #[derive(Debug)]
 pub struct Session {
     pub identity: ClientIdentity,
+    /// The client's certificate and the intermediates it sent, for revocation checks.
+    pub chain: CertIds,
     /// The identity's name as logs show it.
     pub log_name: String,
     pub peer: SocketAddr,
@@ -70,6 +82,7 @@ pub struct Session {
 impl Session {
     pub fn new(
         identity: ClientIdentity,
+        chain: CertIds,
         peer: SocketAddr,
         drain: DrainSignal,
         slot: Option<ConnectionSlot>,
@@ -77,6 +90,7 @@ impl Session {
         Session {
             log_name: identity.display_name(),
             identity,
+            chain,
             peer,
             engine: Mutex::new(None),
             drain,
@@ -106,6 +120,14 @@ impl Proxy {
                 start,
             )
         };
+        if let Err(problem) = self.revocations.check(
+            &session.chain.leaf,
+            &session.chain.intermediates,
+            time::OffsetDateTime::now_utc(),
+        ) {
+            let err = ProxyError::Revoked(problem);
+            return Ok(err.into_response(record(AuditDecision::Deny, None)));
+        }
         let size = head_size(&req);
         if size > self.max_header_bytes {
             let err = ProxyError::HeadTooLarge {
@@ -126,6 +148,11 @@ impl Proxy {
             path: &decoded,
             upgrade: upgrade.is_some(),
         };
+        if decoded == whoami::PATH && req.method() == http::Method::GET {
+            let access = self.policy.access_for(&session.identity);
+            let record = record(AuditDecision::Allow, access);
+            return Ok(whoami::response(&session.identity, access, record));
+        }
         let decision = self.policy.decide(&session.identity, &view);
         let refusal = match decision {
             Decision::Allow(_) => None,

@@ -17,6 +17,8 @@ pub enum ProxyError {
     BadPath(#[from] PathError),
     #[error("dockgate: access denied: this client certificate is not allowed to use this gateway")]
     UnknownClient,
+    #[error("dockgate: access denied: {0}")]
+    Revoked(crate::tls::RevocationProblem),
     #[error("dockgate: access denied: {method} {path} is not allowed for this client")]
     Forbidden { method: String, path: String },
     #[error("dockgate: {0}")]
@@ -32,7 +34,9 @@ impl ProxyError {
         match self {
             ProxyError::BadPath(_) => StatusCode::BAD_REQUEST,
             ProxyError::HeadTooLarge { .. } => StatusCode::REQUEST_HEADER_FIELDS_TOO_LARGE,
-            ProxyError::UnknownClient | ProxyError::Forbidden { .. } => StatusCode::FORBIDDEN,
+            ProxyError::UnknownClient | ProxyError::Forbidden { .. } | ProxyError::Revoked(_) => {
+                StatusCode::FORBIDDEN
+            }
             ProxyError::Upstream(_) | ProxyError::UnexpectedUpgrade => StatusCode::BAD_GATEWAY,
         }
     }

@@ -5,6 +5,7 @@
 //! client-certificate verification, and dockgate's handshakes are cheap next to what a Docker
 //! command costs.
 
+mod crl;
 mod identity;
 mod pem;
 mod verifier;
@@ -15,8 +16,11 @@ use std::sync::Arc;
 use rustls::server::{NoServerSessionStorage, WebPkiClientVerifier};
 use rustls::{RootCertStore, ServerConfig};
 
+use x509_parser::prelude::{FromDer, X509Certificate};
+
 use crate::config::TlsFiles;
 
+pub use crl::{CertId, CrlError, CrlInfo, RevocationProblem, Revocations};
 pub use identity::{fingerprint, ClientIdentity, IdentityError};
 pub use pem::{load_certs, load_key, PemError};
 pub use verifier::{check_client_leaf, ClientVerifier, LeafProblem};
@@ -50,6 +54,18 @@ pub enum TlsError {
     },
     #[error("TLS protocol versions")]
     Versions(#[source] rustls::Error),
+    #[error("tls.crl")]
+    Crl(#[source] CrlError),
+}
+
+/// Everything the TLS side of a connection needs, built from `[tls]`.
+#[derive(Debug)]
+pub struct TlsSetup {
+    pub config: Arc<ServerConfig>,
+    /// The CRLs, for checking every request of open connections again.
+    pub revocations: Arc<Revocations>,
+    /// When the server certificate expires.
+    pub server_not_after: Option<time::OffsetDateTime>,
 }
 
 /// The crypto provider dockgate uses everywhere.
@@ -57,8 +73,10 @@ pub fn provider() -> Arc<rustls::crypto::CryptoProvider> {
     Arc::new(rustls::crypto::ring::default_provider())
 }
 
-/// Reads the CA bundle, certificate and key named in `[tls]` and builds the server configuration.
-pub fn server_config(files: &TlsFiles) -> Result<Arc<ServerConfig>, TlsError> {
+/// Reads the CA bundle, certificate, key and CRLs named in `[tls]` and builds the server
+/// configuration. A CRL past its next-update time fails every client it covers (fail closed);
+/// with CRLs configured, a client certificate whose issuer no CRL covers is refused too.
+pub fn setup(files: &TlsFiles) -> Result<TlsSetup, TlsError> {
     let provider = provider();
     let mut roots = RootCertStore::empty();
     for ca in load_certs(&files.ca).map_err(TlsError::Ca)? {
@@ -67,13 +85,21 @@ pub fn server_config(files: &TlsFiles) -> Result<Arc<ServerConfig>, TlsError> {
             source,
         })?;
     }
-    let inner = WebPkiClientVerifier::builder_with_provider(Arc::new(roots), provider.clone())
-        .build()
-        .map_err(|source| TlsError::Verifier {
-            path: files.ca.clone(),
-            source,
-        })?;
+    let (revocations, crls) = Revocations::load(&files.crl).map_err(TlsError::Crl)?;
+    let mut builder =
+        WebPkiClientVerifier::builder_with_provider(Arc::new(roots), provider.clone());
+    if !crls.is_empty() {
+        builder = builder.with_crls(crls).enforce_revocation_expiration();
+    }
+    let inner = builder.build().map_err(|source| TlsError::Verifier {
+        path: files.ca.clone(),
+        source,
+    })?;
     let chain = load_certs(&files.cert).map_err(TlsError::Cert)?;
+    let server_not_after = chain.first().and_then(|c| {
+        let (_, cert) = X509Certificate::from_der(c).ok()?;
+        time::OffsetDateTime::from_unix_timestamp(cert.validity().not_after.timestamp()).ok()
+    });
     let key = load_key(&files.key).map_err(TlsError::Key)?;
     let mut config = ServerConfig::builder_with_provider(provider)
         .with_protocol_versions(&[&rustls::version::TLS13, &rustls::version::TLS12])
@@ -88,5 +114,9 @@ pub fn server_config(files: &TlsFiles) -> Result<Arc<ServerConfig>, TlsError> {
     config.alpn_protocols = vec![b"http/1.1".to_vec()];
     config.session_storage = Arc::new(NoServerSessionStorage {});
     config.send_tls13_tickets = 0;
-    Ok(Arc::new(config))
+    Ok(TlsSetup {
+        config: Arc::new(config),
+        revocations: Arc::new(revocations),
+        server_not_after,
+    })
 }

@@ -23,7 +23,7 @@ pub enum PemError {
     Empty { path: PathBuf, what: &'static str },
 }
 
-fn pem_error(path: &Path, source: rustls_pki_types::pem::Error) -> PemError {
+pub(super) fn error(path: &Path, source: rustls_pki_types::pem::Error) -> PemError {
     match source {
         rustls_pki_types::pem::Error::Io(source) => PemError::Read {
             path: path.to_path_buf(),
@@ -43,9 +43,9 @@ fn pem_error(path: &Path, source: rustls_pki_types::pem::Error) -> PemError {
 /// Every certificate in a PEM file, in order; at least one.
 pub fn load_certs(path: &Path) -> Result<Vec<CertificateDer<'static>>, PemError> {
     let certs = CertificateDer::pem_file_iter(path)
-        .map_err(|e| pem_error(path, e))?
+        .map_err(|e| error(path, e))?
         .collect::<Result<Vec<_>, _>>()
-        .map_err(|e| pem_error(path, e))?;
+        .map_err(|e| error(path, e))?;
     if certs.is_empty() {
         return Err(PemError::Empty {
             path: path.to_path_buf(),
@@ -57,7 +57,7 @@ pub fn load_certs(path: &Path) -> Result<Vec<CertificateDer<'static>>, PemError>
 
 /// The first private key (PKCS#8, PKCS#1 or SEC1) in a PEM file.
 pub fn load_key(path: &Path) -> Result<PrivateKeyDer<'static>, PemError> {
-    PrivateKeyDer::from_pem_file(path).map_err(|e| match pem_error(path, e) {
+    PrivateKeyDer::from_pem_file(path).map_err(|e| match error(path, e) {
         PemError::Empty { path, .. } => PemError::Empty {
             path,
             what: "PRIVATE KEY block",

@@ -1,0 +1,239 @@
+//! The CA itself: creating it, loading it back from `ca.pem` and `ca-key.pem`, and signing
+//! server certificates (EKU serverAuth), client certificates (EKU clientAuth) and CRLs.
+
+use std::net::IpAddr;
+use std::path::{Path, PathBuf};
+
+use rcgen::{
+    BasicConstraints, CertificateParams, CertificateRevocationListParams, DistinguishedName,
+    DnType, ExtendedKeyUsagePurpose, IsCa, Issuer, KeyIdMethod, KeyPair, KeyUsagePurpose,
+    RevokedCertParams, SanType, SerialNumber,
+};
+use ring::rand::{SecureRandom, SystemRandom};
+use time::{Duration, OffsetDateTime};
+
+use super::book::{Issued, Kind};
+use super::keys::{self, KeyError, KeyType};
+
+#[derive(Debug, thiserror::Error)]
+pub enum CaError {
+    #[error("cannot read {}", path.display())]
+    Read {
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("{} is not a usable CA certificate or key", path.display())]
+    Load {
+        path: PathBuf,
+        #[source]
+        source: rcgen::Error,
+    },
+    #[error("cannot create a certificate")]
+    Sign(#[from] rcgen::Error),
+    #[error(transparent)]
+    Key(#[from] KeyError),
+    #[error("cannot draw a random serial number")]
+    Random,
+    #[error("`{0}` is not a usable DNS name")]
+    BadName(String),
+    #[error("cannot format a date")]
+    Time(#[from] time::error::Format),
+}
+
+/// A certificate just made, with its key, as PEM, and its bookkeeping entry.
+pub struct Made {
+    pub cert_pem: String,
+    pub key_pem: String,
+    pub record: Issued,
+}
+
+/// What a leaf certificate is for.
+pub enum Role<'a> {
+    Server {
+        hosts: &'a [String],
+        ips: &'a [IpAddr],
+    },
+    Client {
+        ous: &'a [String],
+    },
+}
+
+/// A CA able to sign.
+pub struct Ca {
+    issuer: Issuer<'static, KeyPair>,
+    pub cert_pem: String,
+}
+
+fn serial() -> Result<(SerialNumber, String), CaError> {
+    let mut bytes = [0u8; 16];
+    SystemRandom::new()
+        .fill(&mut bytes)
+        .map_err(|_| CaError::Random)?;
+    bytes[0] &= 0x7f;
+    bytes[0] |= 0x01;
+    let hex = bytes.iter().map(|b| format!("{b:02x}")).collect();
+    Ok((SerialNumber::from_slice(&bytes), hex))
+}
+
+fn rfc3339(t: OffsetDateTime) -> Result<String, CaError> {
+    Ok(t.format(&time::format_description::well_known::Rfc3339)?)
+}
+
+fn params(cn: &str, days: i64) -> Result<(CertificateParams, String), CaError> {
+    let mut p = CertificateParams::default();
+    let mut dn = DistinguishedName::new();
+    dn.push(DnType::OrganizationName, "dockgate");
+    dn.push(DnType::CommonName, cn);
+    p.distinguished_name = dn;
+    let now = OffsetDateTime::now_utc();
+    p.not_before = now - Duration::minutes(5);
+    p.not_after = now + Duration::days(days);
+    let (number, hex) = serial()?;
+    p.serial_number = Some(number);
+    Ok((p, hex))
+}
+
+fn record(
+    p: &CertificateParams,
+    serial: String,
+    kind: Kind,
+    name: &str,
+    key_type: KeyType,
+    file: &str,
+) -> Result<Issued, CaError> {
+    Ok(Issued {
+        serial,
+        kind,
+        name: name.to_string(),
+        key_type: key_type.to_string(),
+        not_before: rfc3339(p.not_before)?,
+        not_after: rfc3339(p.not_after)?,
+        file: file.to_string(),
+        revoked: None,
+    })
+}
+
+impl Ca {
+    /// A new self-signed CA.
+    pub fn generate(key_type: KeyType, days: i64) -> Result<(Ca, Made), CaError> {
+        let key = keys::generate(key_type)?;
+        let (mut p, serial) = params("dockgate CA", days)?;
+        p.is_ca = IsCa::Ca(BasicConstraints::Constrained(0));
+        p.key_usages = vec![
+            KeyUsagePurpose::KeyCertSign,
+            KeyUsagePurpose::CrlSign,
+            KeyUsagePurpose::DigitalSignature,
+        ];
+        let cert = p.self_signed(&key)?;
+        let made = Made {
+            cert_pem: cert.pem(),
+            key_pem: key.serialize_pem(),
+            record: record(&p, serial, Kind::Ca, "dockgate CA", key_type, "ca.pem")?,
+        };
+        let ca = Ca {
+            cert_pem: made.cert_pem.clone(),
+            issuer: Issuer::new(p, key),
+        };
+        Ok((ca, made))
+    }
+
+    /// The CA in `dir` (`ca.pem`, `ca-key.pem`).
+    pub fn load(dir: &Path) -> Result<Ca, CaError> {
+        let read = |name: &str| {
+            let path = dir.join(name);
+            std::fs::read_to_string(&path).map_err(|source| CaError::Read { path, source })
+        };
+        let cert_pem = read("ca.pem")?;
+        let key = KeyPair::from_pem(&read("ca-key.pem")?).map_err(|source| CaError::Load {
+            path: dir.join("ca-key.pem"),
+            source,
+        })?;
+        let issuer = Issuer::from_ca_cert_pem(&cert_pem, key).map_err(|source| CaError::Load {
+            path: dir.join("ca.pem"),
+            source,
+        })?;
+        Ok(Ca { issuer, cert_pem })
+    }
+
+    /// A leaf certificate named `cn`, valid for `days`, with a new key of `key_type`.
+    pub fn issue(
+        &self,
+        cn: &str,
+        role: Role<'_>,
+        days: i64,
+        key_type: KeyType,
+        file: &str,
+    ) -> Result<Made, CaError> {
+        let key = keys::generate(key_type)?;
+        let (mut p, serial) = params(cn, days)?;
+        p.is_ca = IsCa::ExplicitNoCa;
+        p.use_authority_key_identifier_extension = true;
+        p.key_usages = vec![KeyUsagePurpose::DigitalSignature];
+        if matches!(
+            key_type,
+            KeyType::Rsa2048 | KeyType::Rsa3072 | KeyType::Rsa4096
+        ) {
+            p.key_usages.push(KeyUsagePurpose::KeyEncipherment);
+        }
+        let kind = match role {
+            Role::Server { hosts, ips } => {
+                for h in hosts {
+                    let name = h
+                        .clone()
+                        .try_into()
+                        .map_err(|_| CaError::BadName(h.clone()))?;
+                    p.subject_alt_names.push(SanType::DnsName(name));
+                }
+                for ip in ips {
+                    p.subject_alt_names.push(SanType::IpAddress(*ip));
+                }
+                p.extended_key_usages = vec![ExtendedKeyUsagePurpose::ServerAuth];
+                Kind::Server
+            }
+            Role::Client { ous } => {
+                for ou in ous {
+                    p.distinguished_name
+                        .push(DnType::OrganizationalUnitName, ou.as_str());
+                }
+                p.extended_key_usages = vec![ExtendedKeyUsagePurpose::ClientAuth];
+                Kind::Client
+            }
+        };
+        let cert = p.signed_by(&key, &self.issuer)?;
+        Ok(Made {
+            cert_pem: cert.pem(),
+            key_pem: key.serialize_pem(),
+            record: record(&p, serial, kind, cn, key_type, file)?,
+        })
+    }
+
+    /// A CRL listing `revoked` (serial hex, revocation time), numbered `number`, valid `days`.
+    pub fn crl(
+        &self,
+        revoked: &[(Vec<u8>, OffsetDateTime)],
+        number: u64,
+        days: i64,
+    ) -> Result<(String, OffsetDateTime), CaError> {
+        let now = OffsetDateTime::now_utc();
+        let next_update = now + Duration::days(days);
+        let params = CertificateRevocationListParams {
+            this_update: now - Duration::minutes(5),
+            next_update,
+            crl_number: SerialNumber::from(number),
+            issuing_distribution_point: None,
+            revoked_certs: revoked
+                .iter()
+                .map(|(serial, at)| RevokedCertParams {
+                    serial_number: SerialNumber::from_slice(serial),
+                    revocation_time: *at,
+                    reason_code: None,
+                    invalidity_date: None,
+                })
+                .collect(),
+            key_identifier_method: KeyIdMethod::Sha256,
+        };
+        let crl = params.signed_by(&self.issuer)?;
+        Ok((crl.pem()?, next_update))
+    }
+}
