@@ -42,6 +42,21 @@ pub enum Command {
         #[arg(long)]
         engine_optional: bool,
     },
+    /// Connect like the docker CLI would and explain what is wrong, if anything.
+    #[command(
+        after_help = "Examples:\n  dockgate doctor --host tcp://docker.example.com:2376 --cert-path ~/.docker/prod\n  DOCKER_HOST=tcp://docker.example.com:2376 DOCKER_CERT_PATH=~/certs/alice dockgate doctor"
+    )]
+    Doctor {
+        /// The gateway, as tcp://HOST:PORT (default: $DOCKER_HOST).
+        #[arg(long, short = 'H')]
+        host: Option<String>,
+        /// Folder with ca.pem, cert.pem, key.pem (default: $DOCKER_CERT_PATH, else ~/.docker).
+        #[arg(long)]
+        cert_path: Option<PathBuf>,
+        /// How long to wait for each step, in seconds.
+        #[arg(long, default_value_t = 10)]
+        timeout: u64,
+    },
     /// Certificate tooling: a private CA, server and client certificates.
     #[command(subcommand)]
     Certs(CertsCommand),

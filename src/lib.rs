@@ -23,6 +23,7 @@ pub mod certs;
 pub mod check;
 pub mod cli;
 pub mod config;
+pub mod doctor;
 pub mod listener;
 pub mod notify;
 pub mod policy;

@@ -24,6 +24,11 @@ fn main() -> ExitCode {
             engine_optional,
         } => check_cmd(&config.config, engine_optional),
         Command::Certs(cmd) => certs_cmd(cmd),
+        Command::Doctor {
+            host,
+            cert_path,
+            timeout,
+        } => doctor(host, cert_path, timeout),
         Command::Quickstart {
             dir,
             listen,
@@ -287,6 +292,36 @@ fn check_cmd(path: &std::path::Path, engine_optional: bool) -> ExitCode {
             path.display()
         );
         ExitCode::SUCCESS
+    }
+}
+
+fn doctor(host: Option<String>, cert_path: Option<PathBuf>, timeout: u64) -> ExitCode {
+    let Some(host) = host.or_else(|| std::env::var("DOCKER_HOST").ok()) else {
+        eprintln!(
+            "dockgate doctor: no gateway given: pass --host tcp://HOST:2376 or set DOCKER_HOST"
+        );
+        return ExitCode::from(2);
+    };
+    let cert_path = cert_path
+        .or_else(|| std::env::var_os("DOCKER_CERT_PATH").map(PathBuf::from))
+        .or_else(|| std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".docker")))
+        .unwrap_or_else(|| PathBuf::from(".docker"));
+    let rt = match runtime() {
+        Ok(rt) => rt,
+        Err(e) => return fail(1, &e),
+    };
+    let report = rt.block_on(dockgate::doctor::run(&dockgate::doctor::Options {
+        host,
+        cert_path,
+        timeout: std::time::Duration::from_secs(timeout.max(1)),
+    }));
+    for line in &report.lines {
+        println!("{line}");
+    }
+    if report.ok {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::from(1)
     }
 }
 
