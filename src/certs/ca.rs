@@ -128,7 +128,7 @@ impl Ca {
         let cert = p.self_signed(&key)?;
         let made = Made {
             cert_pem: cert.pem(),
-            key_pem: key.serialize_pem(),
+            key_pem: keys::to_pem(&key),
             record: record(&p, serial, Kind::Ca, "dockgate CA", key_type, "ca.pem")?,
         };
         let ca = Ca {
@@ -203,7 +203,7 @@ impl Ca {
         let cert = p.signed_by(&key, &self.issuer)?;
         Ok(Made {
             cert_pem: cert.pem(),
-            key_pem: key.serialize_pem(),
+            key_pem: keys::to_pem(&key),
             record: record(&p, serial, kind, cn, key_type, file)?,
         })
     }
