@@ -360,7 +360,9 @@ pub async fn run(opts: &Options) -> Report {
         Ok(x) => x,
         Err(e) => return diagnose(r, &e, &host, presented(), local.as_ref(), &ca_path),
     };
-    tokio::spawn(conn);
+    // The TLS alert that refuses this client ends the connection task; its error is the one to
+    // explain (the request itself only sees "channel closed").
+    let mut conn_task = Some(tokio::spawn(conn));
     let get = |path: &str| {
         hyper::Request::get(path)
             .header("host", host.as_str())
@@ -382,7 +384,14 @@ pub async fn run(opts: &Options) -> Report {
     };
     let whoami = match tokio::time::timeout(opts.timeout, fetch("/_dockgate/whoami")).await {
         Err(_) => return r.fail("the gateway did not answer in time"),
-        Ok(Err(e)) => return diagnose(r, &e, &host, presented(), local.as_ref(), &ca_path),
+        Ok(Err(e)) => {
+            if let Some(task) = conn_task.take() {
+                if let Ok(Ok(Err(conn_err))) = tokio::time::timeout(opts.timeout, task).await {
+                    return diagnose(r, &conn_err, &host, presented(), local.as_ref(), &ca_path);
+                }
+            }
+            return diagnose(r, &e, &host, presented(), local.as_ref(), &ca_path);
+        }
         Ok(Ok(w)) => w,
     };
     match whoami {
