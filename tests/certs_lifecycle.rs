@@ -9,12 +9,11 @@ mod common;
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
-use std::time::Duration;
 
 use common::cli::{curl, Docker};
+use common::engine_socket;
 use common::gateway::Process;
 use common::pki::ClientCert;
-use common::{engine_socket, wait};
 
 fn dockgate(args: &[&str]) -> String {
     let out = Command::new(env!("CARGO_BIN_EXE_dockgate"))
@@ -62,20 +61,6 @@ fn works(gw: &Process, client: &ClientCert) -> bool {
         .output()
         .expect("curl");
     out.status.success()
-}
-
-fn wait_reload(gw: &Process, before: usize) {
-    let ok = wait::until(Duration::from_secs(20), || {
-        gw.logs()[before..]
-            .iter()
-            .any(|l| l.contains("configuration reloaded"))
-            .then_some(())
-    });
-    assert!(
-        ok.is_some(),
-        "no reload after the files changed: {:?}",
-        &gw.logs()[before..]
-    );
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -167,33 +152,9 @@ async fn issue_use_revoke_renew_without_restart() {
 
     // bob keeps a connection open across his revocation.
     let bob = bundle(&dir, "bob");
-    let pki_trust = common::pki::ClientCert {
-        name: "bob".into(),
-        dir: bob.dir.clone(),
-    };
-    let tls = {
-        use rustls::pki_types::pem::PemObject;
-        let mut roots = rustls::RootCertStore::empty();
-        roots
-            .add(rustls::pki_types::CertificateDer::from_pem_file(pki_trust.ca()).expect("ca"))
-            .expect("root");
-        let chain = rustls::pki_types::CertificateDer::pem_file_iter(pki_trust.cert())
-            .expect("cert")
-            .collect::<Result<Vec<_>, _>>()
-            .expect("cert");
-        let key = rustls::pki_types::PrivateKeyDer::from_pem_file(pki_trust.key()).expect("key");
-        let cfg = rustls::ClientConfig::builder_with_provider(std::sync::Arc::new(
-            rustls::crypto::ring::default_provider(),
-        ))
-        .with_safe_default_protocol_versions()
-        .expect("versions")
-        .with_root_certificates(roots)
-        .with_client_auth_cert(chain, key)
-        .expect("client auth");
-        common::client::connect_with(gw.addr, cfg)
-            .await
-            .expect("handshake")
-    };
+    let tls = common::client::connect_with(gw.addr, common::client::config_for_bundle(&bob))
+        .await
+        .expect("handshake");
     let (mut sender, conn) =
         hyper::client::conn::http1::handshake(hyper_util::rt::TokioIo::new(tls))
             .await
@@ -217,7 +178,7 @@ async fn issue_use_revoke_renew_without_restart() {
         dockgate(&["certs", "revoke", "--dir", &d, "--client", "bob"])
     });
     assert!(out.contains("revoked client bob"), "{out}");
-    tokio::task::block_in_place(|| wait_reload(&gw, before));
+    tokio::task::block_in_place(|| gw.wait_reloaded(before));
     assert!(
         !tokio::task::block_in_place(|| works(&gw, &bob)),
         "revoked bob still gets in on a new connection"
@@ -243,7 +204,7 @@ async fn issue_use_revoke_renew_without_restart() {
     tokio::task::block_in_place(|| {
         dockgate(&["certs", "revoke", "--dir", &d, "--serial", &carol_serial])
     });
-    tokio::task::block_in_place(|| wait_reload(&gw, before));
+    tokio::task::block_in_place(|| gw.wait_reloaded(before));
     assert!(!tokio::task::block_in_place(|| works(
         &gw,
         &bundle(&dir, "carol")
@@ -260,7 +221,7 @@ async fn issue_use_revoke_renew_without_restart() {
             dave_cert.to_str().expect("path"),
         ])
     });
-    tokio::task::block_in_place(|| wait_reload(&gw, before));
+    tokio::task::block_in_place(|| gw.wait_reloaded(before));
     assert!(!tokio::task::block_in_place(|| works(
         &gw,
         &bundle(&dir, "dave")
@@ -300,31 +261,11 @@ async fn issue_use_revoke_renew_without_restart() {
         std::fs::read(dir.join("server-cert.pem")).expect("read"),
         old
     );
-    tokio::task::block_in_place(|| wait_reload(&gw, before));
+    tokio::task::block_in_place(|| gw.wait_reloaded(before));
     let alice = bundle(&dir, "alice");
-    let tls = common::client::connect_with(gw.addr, {
-        use rustls::pki_types::pem::PemObject;
-        let mut roots = rustls::RootCertStore::empty();
-        roots
-            .add(rustls::pki_types::CertificateDer::from_pem_file(alice.ca()).expect("ca"))
-            .expect("root");
-        rustls::ClientConfig::builder_with_provider(std::sync::Arc::new(
-            rustls::crypto::ring::default_provider(),
-        ))
-        .with_safe_default_protocol_versions()
-        .expect("versions")
-        .with_root_certificates(roots)
-        .with_client_auth_cert(
-            rustls::pki_types::CertificateDer::pem_file_iter(alice.cert())
-                .expect("c")
-                .collect::<Result<Vec<_>, _>>()
-                .expect("c"),
-            rustls::pki_types::PrivateKeyDer::from_pem_file(alice.key()).expect("k"),
-        )
-        .expect("auth")
-    })
-    .await
-    .expect("handshake");
+    let tls = common::client::connect_with(gw.addr, common::client::config_for_bundle(&alice))
+        .await
+        .expect("handshake");
     let served = tls.get_ref().1.peer_certificates().expect("cert")[0].to_vec();
     let on_disk = {
         use rustls::pki_types::pem::PemObject;
@@ -344,6 +285,6 @@ async fn issue_use_revoke_renew_without_restart() {
         dockgate(&["certs", "crl", "--dir", &d, "--crl-days", "30"])
     });
     assert!(out.contains("3 revoked"), "{out}");
-    tokio::task::block_in_place(|| wait_reload(&gw, before));
+    tokio::task::block_in_place(|| gw.wait_reloaded(before));
     assert!(!tokio::task::block_in_place(|| works(&gw, &bob)));
 }

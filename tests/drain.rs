@@ -5,13 +5,13 @@
 
 mod common;
 
-use std::io::{BufRead, BufReader, Write};
+use std::io::Write;
 use std::net::TcpStream;
-use std::process::{Child, Stdio};
+use std::process::Stdio;
 use std::sync::mpsc::Receiver;
 use std::time::{Duration, Instant};
 
-use common::cli::{docker_direct, Docker};
+use common::cli::{docker_direct, stdout_lines, Docker};
 use common::fake::{read_head, FakeEngine};
 use common::gateway::{Process, RULES};
 use common::pki::Pki;
@@ -19,17 +19,6 @@ use common::{engine_socket, test_image, unique};
 use tokio::io::AsyncWriteExt;
 
 const GRACE: Duration = Duration::from_secs(3);
-
-fn lines(child: &mut Child) -> Receiver<String> {
-    let (tx, rx) = std::sync::mpsc::channel();
-    let out = child.stdout.take().expect("stdout");
-    std::thread::spawn(move || {
-        for line in BufReader::new(out).lines().map_while(Result::ok) {
-            let _ = tx.send(line);
-        }
-    });
-    rx
-}
 
 fn next(rx: &Receiver<String>) -> String {
     rx.recv_timeout(Duration::from_secs(30)).expect("a line")
@@ -66,7 +55,7 @@ fn streams_get_the_grace_period_then_are_cut() {
         .stdout(Stdio::piped())
         .spawn()
         .expect("logs -f");
-    let follow_lines = lines(&mut follow);
+    let follow_lines = stdout_lines(&mut follow);
     assert_eq!(next(&follow_lines), "first");
 
     let mut attached = docker
@@ -76,7 +65,7 @@ fn streams_get_the_grace_period_then_are_cut() {
         .spawn()
         .expect("run -i");
     let mut stdin = attached.stdin.take().expect("stdin");
-    let attached_lines = lines(&mut attached);
+    let attached_lines = stdout_lines(&mut attached);
     writeln!(stdin, "before").expect("write");
     assert_eq!(next(&attached_lines), "before");
 
@@ -193,7 +182,7 @@ fn second_signal_exits_at_once() {
         .stdout(Stdio::piped())
         .spawn()
         .expect("events");
-    let event_lines = lines(&mut events);
+    let event_lines = stdout_lines(&mut events);
     docker_direct(
         &engine_socket(),
         &["create", "--name", &name, &test_image(), "true"],

@@ -38,26 +38,33 @@ fn check_image(docker: &Docker, tag: &str) {
     docker.ok(&["rmi", tag]);
 }
 
-#[test]
-fn classic_build_streams_the_context() {
-    let pki = Pki::new();
-    let gw = Process::start(&pki, &engine_socket(), RULES);
-    let docker = Docker::new(&gw.docker_host(), &pki.client("admin"));
+/// Builds the test context through `gw` with `docker`, BuildKit on or off; returns the tag.
+fn build(docker: &Docker, buildkit: bool) -> String {
     let ctx = context();
-    let tag = format!("dockgate-test/{}:1", unique("classic"));
-    let mut cmd = docker.cmd(&[
-        "build",
-        "--network=none",
-        "-t",
-        &tag,
-        ctx.path().to_str().expect("path"),
-    ]);
-    let out = cmd.env("DOCKER_BUILDKIT", "0").output().expect("build");
+    let tag = format!(
+        "dockgate-test/{}:1",
+        unique(if buildkit { "buildkit" } else { "classic" })
+    );
+    let path = ctx.path().to_str().expect("path");
+    let mut cmd = docker.cmd(&["build", "--network=none", "-t", &tag, path]);
+    let out = cmd
+        .env("DOCKER_BUILDKIT", if buildkit { "1" } else { "0" })
+        .output()
+        .expect("build");
     assert!(
         out.status.success(),
         "{}",
         String::from_utf8_lossy(&out.stderr)
     );
+    tag
+}
+
+#[test]
+fn classic_build_streams_the_context() {
+    let pki = Pki::new();
+    let gw = Process::start(&pki, &engine_socket(), RULES);
+    let docker = Docker::new(&gw.docker_host(), &pki.client("admin"));
+    let tag = build(&docker, false);
     check_image(&docker, &tag);
 }
 
@@ -65,22 +72,9 @@ fn classic_build_streams_the_context() {
 fn buildkit_session_upgrade_passes_through() {
     let pki = Pki::new();
     let gw = Process::start(&pki, &engine_socket(), RULES);
+    // The 20.10 CLI has BuildKit built in (docker 28 needs the buildx plugin).
     let docker = Docker::legacy(&gw.docker_host(), &pki.client("admin"));
-    let ctx = context();
-    let tag = format!("dockgate-test/{}:1", unique("buildkit"));
-    let mut cmd = docker.cmd(&[
-        "build",
-        "--network=none",
-        "-t",
-        &tag,
-        ctx.path().to_str().expect("path"),
-    ]);
-    let out = cmd.env("DOCKER_BUILDKIT", "1").output().expect("build");
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    let tag = build(&docker, true);
     // The session's audit line is written when its stream closes, just after the build ends.
     let session = gw.wait_log(std::time::Duration::from_secs(30), |a| {
         a["target"] == "dockgate::audit"

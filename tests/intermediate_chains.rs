@@ -6,12 +6,10 @@
 
 mod common;
 
-use std::time::Duration;
-
 use common::cli::{curl, Docker};
+use common::engine_socket;
 use common::gateway::{write_config, Process};
 use common::pki::{server_pair_valid, ClientSpec, Pki};
-use common::{engine_socket, wait};
 use time::OffsetDateTime;
 
 #[test]
@@ -83,13 +81,7 @@ fn intermediates_on_both_sides() {
             .collect::<String>()
     };
     std::fs::write(&root_crl, pki.ca.crl(&[ica_serial], later)).expect("write");
-    wait::until(Duration::from_secs(20), || {
-        gw.logs()[before..]
-            .iter()
-            .any(|l| l.contains("configuration reloaded"))
-            .then_some(())
-    })
-    .expect("reloaded");
+    gw.wait_reloaded(before);
     let out = curl(&alice)
         .args(["-f"])
         .arg(gw.url("/_ping"))

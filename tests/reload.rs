@@ -6,13 +6,12 @@
 
 mod common;
 
-use std::io::{BufRead, BufReader};
 use std::process::Stdio;
 use std::sync::Arc;
 use std::time::Duration;
 
 use bytes::Bytes;
-use common::cli::Docker;
+use common::cli::{stdout_lines, Docker};
 use common::client::{config, connect_with, get};
 use common::gateway::{write_config, Process, RULES};
 use common::pki::Pki;
@@ -62,17 +61,7 @@ async fn status(sender: &mut SendRequest<Full<Bytes>>) -> u16 {
 fn reload(gw: &Process, expect: &str) {
     let before = gw.logs().len();
     gw.signal("HUP");
-    let seen = common::wait::until(Duration::from_secs(20), || {
-        gw.logs()[before..]
-            .iter()
-            .find(|l| l.contains(expect))
-            .cloned()
-    });
-    assert!(
-        seen.is_some(),
-        "no `{expect}` after SIGHUP: {:?}",
-        &gw.logs()[before..]
-    );
+    gw.wait_log_after(before, expect);
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -112,13 +101,7 @@ async fn reload_rotates_certificates_and_rules_without_dropping_anyone() {
         .stdout(Stdio::piped())
         .spawn()
         .expect("logs -f");
-    let (tx, rx) = std::sync::mpsc::channel();
-    let out = follow.stdout.take().expect("stdout");
-    std::thread::spawn(move || {
-        for line in BufReader::new(out).lines().map_while(Result::ok) {
-            let _ = tx.send(line);
-        }
-    });
+    let rx = stdout_lines(&mut follow);
     assert_eq!(
         rx.recv_timeout(Duration::from_secs(30))
             .expect("first line"),

@@ -56,13 +56,7 @@ async fn replaced_ca_bundle_applies_to_new_handshakes() {
     std::fs::write(&config_path, text.replace(&old_line, &new_line)).expect("write");
     let before = gw.logs().len();
     gw.signal("HUP");
-    common::wait::until(Duration::from_secs(20), || {
-        gw.logs()[before..]
-            .iter()
-            .any(|l| l.contains("configuration reloaded"))
-            .then_some(())
-    })
-    .expect("reloaded");
+    gw.wait_reloaded(before);
 
     let refused = match connect_with(gw.addr, config(&pki, Some(&old_client))).await {
         Err(_) => true,

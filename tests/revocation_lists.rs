@@ -5,8 +5,6 @@
 
 mod common;
 
-use std::time::Duration;
-
 use common::client::{config, connect_with, get};
 use common::fake::FakeEngine;
 use common::gateway::{write_config, Process};
@@ -151,13 +149,7 @@ async fn reload_cuts_open_connections_of_revoked_clients() {
     // bob is revoked; the watcher reloads.
     let before = gw.logs().len();
     std::fs::write(&crl, pki.ca.crl(&[serial_of(&bob.cert())], later)).expect("write");
-    common::wait::until(Duration::from_secs(20), || {
-        gw.logs()[before..]
-            .iter()
-            .any(|l| l.contains("configuration reloaded"))
-            .then_some(())
-    })
-    .expect("reloaded");
+    gw.wait_reloaded(before);
     assert_eq!(
         status(&mut b).await,
         403,
@@ -173,13 +165,7 @@ async fn reload_cuts_open_connections_of_revoked_clients() {
             .crl(&[], OffsetDateTime::now_utc() - time::Duration::minutes(1)),
     )
     .expect("write");
-    common::wait::until(Duration::from_secs(20), || {
-        gw.logs()[before..]
-            .iter()
-            .any(|l| l.contains("configuration reloaded"))
-            .then_some(())
-    })
-    .expect("reloaded");
+    gw.wait_reloaded(before);
     assert_eq!(
         status(&mut a).await,
         403,

@@ -3,40 +3,12 @@
 
 mod common;
 
-use std::io::{BufRead, BufReader};
-use std::process::{Child, Stdio};
-use std::sync::mpsc::{channel, Receiver};
-use std::time::Duration;
+use std::process::Stdio;
 
-use common::cli::Docker;
+use common::cli::{expect_line, stdout_lines, Docker};
 use common::gateway::{Process, RULES};
 use common::pki::Pki;
 use common::{engine_socket, test_image, unique};
-
-fn lines(child: &mut Child) -> Receiver<String> {
-    let (tx, rx) = channel();
-    let out = child.stdout.take().expect("stdout");
-    std::thread::spawn(move || {
-        for line in BufReader::new(out).lines().map_while(Result::ok) {
-            if tx.send(line).is_err() {
-                return;
-            }
-        }
-    });
-    rx
-}
-
-fn expect_line(rx: &Receiver<String>, want: &str) {
-    let deadline = std::time::Instant::now() + Duration::from_secs(60);
-    while let Some(left) = deadline.checked_duration_since(std::time::Instant::now()) {
-        match rx.recv_timeout(left) {
-            Ok(l) if l.contains(want) => return,
-            Ok(_) => continue,
-            Err(_) => break,
-        }
-    }
-    panic!("`{want}` never arrived");
-}
 
 #[test]
 fn logs_follow_delivers_new_lines_while_running() {
@@ -59,7 +31,7 @@ fn logs_follow_delivers_new_lines_while_running() {
         .stdout(Stdio::piped())
         .spawn()
         .expect("logs -f");
-    let rx = lines(&mut follow);
+    let rx = stdout_lines(&mut follow);
     expect_line(&rx, "first");
     // Written after `logs -f` has shown the first line: it can only arrive by streaming.
     docker.ok(&["exec", &name, "sh", "-c", "echo second > /proc/1/fd/1"]);
@@ -98,7 +70,7 @@ fn events_arrive_as_they_happen() {
         .stdout(Stdio::piped())
         .spawn()
         .expect("events");
-    let rx = lines(&mut events);
+    let rx = stdout_lines(&mut events);
     docker.ok(&["create", "--name", &name, &test_image(), "true"]);
     expect_line(&rx, &format!("create {name}"));
     // The stream is open and has delivered; what follows can only arrive live.

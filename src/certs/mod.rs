@@ -120,6 +120,27 @@ fn server_names(hosts: &[String], ips: &[IpAddr]) -> (Vec<String>, Vec<IpAddr>) 
     (h, i)
 }
 
+/// A server certificate for `hosts` and `ips` plus the local names; its CN is the first host
+/// given (else localhost). Returns it with every name it carries.
+fn issue_server_cert(
+    ca: &Ca,
+    hosts: &[String],
+    ips: &[IpAddr],
+    days: i64,
+    key_type: KeyType,
+) -> Result<(ca::Made, Vec<String>), CertsError> {
+    let (all_hosts, all_ips) = server_names(hosts, ips);
+    let cn = hosts.first().map(String::as_str).unwrap_or("localhost");
+    let role = Role::Server {
+        hosts: &all_hosts,
+        ips: &all_ips,
+    };
+    let made = ca.issue(cn, role, days, key_type, "server-cert.pem")?;
+    let mut names = all_hosts.clone();
+    names.extend(all_ips.iter().map(IpAddr::to_string));
+    Ok((made, names))
+}
+
 /// What `certs init` makes.
 #[derive(Debug, Clone)]
 pub struct InitOptions {
@@ -207,22 +228,7 @@ pub fn init(opts: &InitOptions) -> Result<InitReport, CertsError> {
     }
     let dir = &opts.dir;
     let (ca, made_ca) = Ca::generate(opts.key_type, opts.ca_days)?;
-    let (hosts, ips) = server_names(&opts.hosts, &opts.ips);
-    let cn = opts
-        .hosts
-        .first()
-        .map(String::as_str)
-        .unwrap_or("localhost");
-    let server = ca.issue(
-        cn,
-        Role::Server {
-            hosts: &hosts,
-            ips: &ips,
-        },
-        opts.days,
-        opts.key_type,
-        "server-cert.pem",
-    )?;
+    let (server, names) = issue_server_cert(&ca, &opts.hosts, &opts.ips, opts.days, opts.key_type)?;
     let mut book = Book {
         crl_number: 1,
         ..Book::default()
@@ -252,8 +258,6 @@ pub fn init(opts: &InitOptions) -> Result<InitReport, CertsError> {
         });
     }
     book.save(dir)?;
-    let mut names = hosts;
-    names.extend(ips.iter().map(IpAddr::to_string));
     Ok(InitReport {
         ca: dir.join("ca.pem"),
         server_cert: dir.join("server-cert.pem"),
@@ -366,22 +370,7 @@ pub fn issue_server(opts: &ServerOptions) -> Result<ServerReport, CertsError> {
     check_days("--days", opts.days)?;
     let ca = load_ca(&opts.dir)?;
     let mut book = Book::load(&opts.dir)?;
-    let (hosts, ips) = server_names(&opts.hosts, &opts.ips);
-    let cn = opts
-        .hosts
-        .first()
-        .map(String::as_str)
-        .unwrap_or("localhost");
-    let made = ca.issue(
-        cn,
-        Role::Server {
-            hosts: &hosts,
-            ips: &ips,
-        },
-        opts.days,
-        opts.key_type,
-        "server-cert.pem",
-    )?;
+    let (made, names) = issue_server_cert(&ca, &opts.hosts, &opts.ips, opts.days, opts.key_type)?;
     let (cert, key) = (
         opts.dir.join("server-cert.pem"),
         opts.dir.join("server-key.pem"),
@@ -395,8 +384,6 @@ pub fn issue_server(opts: &ServerOptions) -> Result<ServerReport, CertsError> {
     )?;
     book.record(made.record.clone());
     book.save(&opts.dir)?;
-    let mut names = hosts;
-    names.extend(ips.iter().map(IpAddr::to_string));
     Ok(ServerReport {
         cert,
         key,

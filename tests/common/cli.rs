@@ -89,3 +89,31 @@ pub fn curl(client: &ClientCert) -> Command {
         .arg(client.ca());
     c
 }
+
+/// The lines a child writes on stdout (which must be piped), as they come.
+pub fn stdout_lines(child: &mut std::process::Child) -> std::sync::mpsc::Receiver<String> {
+    use std::io::BufRead;
+    let (tx, rx) = std::sync::mpsc::channel();
+    let out = child.stdout.take().expect("stdout is piped");
+    std::thread::spawn(move || {
+        for line in std::io::BufReader::new(out).lines().map_while(Result::ok) {
+            if tx.send(line).is_err() {
+                return;
+            }
+        }
+    });
+    rx
+}
+
+/// Waits (60 s at most) for a line containing `want`, skipping others.
+pub fn expect_line(rx: &std::sync::mpsc::Receiver<String>, want: &str) -> String {
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+    while let Some(left) = deadline.checked_duration_since(std::time::Instant::now()) {
+        match rx.recv_timeout(left) {
+            Ok(l) if l.contains(want) => return l,
+            Ok(_) => continue,
+            Err(_) => break,
+        }
+    }
+    panic!("`{want}` never arrived");
+}

@@ -58,6 +58,28 @@ pub fn config_with(
     cfg
 }
 
+/// A client config from a `DOCKER_CERT_PATH` bundle alone: its ca.pem, cert.pem and key.pem.
+pub fn config_for_bundle(bundle: &ClientCert) -> ClientConfig {
+    let mut roots = RootCertStore::empty();
+    roots
+        .add(CertificateDer::from_pem_file(bundle.ca()).expect("ca"))
+        .expect("root");
+    let chain: Vec<CertificateDer<'static>> = CertificateDer::pem_file_iter(bundle.cert())
+        .expect("cert")
+        .collect::<Result<_, _>>()
+        .expect("cert");
+    let key = PrivateKeyDer::from_pem_file(bundle.key()).expect("key");
+    let mut cfg =
+        ClientConfig::builder_with_provider(Arc::new(rustls::crypto::ring::default_provider()))
+            .with_safe_default_protocol_versions()
+            .expect("versions")
+            .with_root_certificates(roots)
+            .with_client_auth_cert(chain, key)
+            .expect("client auth");
+    cfg.alpn_protocols = vec![b"http/1.1".to_vec()];
+    cfg
+}
+
 /// Connects and completes the TLS handshake (under TLS 1.3 a refused client certificate may only
 /// show on the first read).
 pub async fn connect_with(addr: SocketAddr, cfg: ClientConfig) -> std::io::Result<Tls> {

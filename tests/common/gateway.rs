@@ -163,6 +163,27 @@ impl Process {
         wait::until(limit, || self.json_logs().into_iter().find(|v| pred(v)))
     }
 
+    /// Waits for a log line containing `text` among those written after the first `from` lines.
+    pub fn wait_log_after(&self, from: usize, text: &str) {
+        let seen = wait::until(Duration::from_secs(20), || {
+            self.logs()
+                .get(from..)?
+                .iter()
+                .any(|l| l.contains(text))
+                .then_some(())
+        });
+        assert!(
+            seen.is_some(),
+            "no `{text}` in the log: {:?}",
+            self.logs().get(from..)
+        );
+    }
+
+    /// Waits for the next successful reload (SIGHUP or a watched file).
+    pub fn wait_reloaded(&self, from: usize) {
+        self.wait_log_after(from, "configuration reloaded");
+    }
+
     /// The audit events so far.
     pub fn audit(&self) -> Vec<serde_json::Value> {
         self.json_logs()
