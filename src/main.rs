@@ -1,5 +1,6 @@
 //! The `dockgate` binary: parse the command line, set up logging, load the configuration and
-//! hand over to the library; map failures to exit codes (1 runtime, 2 configuration).
+//! hand over to the library; map failures to exit codes: 1 runtime, 2 configuration, 3 shutdown
+//! had to cut connections (grace period over, or a second signal).
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -11,6 +12,9 @@ use dockgate::cli::{CertsCommand, Cli, Command};
 use dockgate::config::Config;
 use dockgate::shutdown::DrainOutcome;
 use dockgate::{certs, listener, notify, quickstart, telemetry, Gateway};
+
+/// Exit status when shutdown had to cut connections.
+const EXIT_CUT: u8 = 3;
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
@@ -61,7 +65,7 @@ fn runtime() -> std::io::Result<tokio::runtime::Runtime> {
 }
 
 /// Runs the gateway until SIGTERM or SIGINT, reloading on SIGHUP; with `quickstart_dir`, first
-/// prints how to reach it. Exit status: 0 when every connection drained, 1 when the grace period
+/// prints how to reach it. Exit status: 0 when every connection drained, 3 when the grace period
 /// had to cut some (or a second signal cut everything), 2 for configuration errors.
 fn serve(config: Config, quickstart_dir: Option<PathBuf>) -> ExitCode {
     telemetry::init(config.log.format, &config.log.level);
@@ -156,7 +160,7 @@ fn serve(config: Config, quickstart_dir: Option<PathBuf>) -> ExitCode {
                     open = n,
                     "shutdown.grace is over; closing the remaining connections"
                 );
-                ExitCode::from(1)
+                ExitCode::from(EXIT_CUT)
             }
         }
     })
@@ -198,8 +202,11 @@ async fn control(
                 let _ = tx.send(());
             }
             None => {
-                tracing::warn!("second shutdown signal: exiting now");
-                std::process::exit(1);
+                tracing::warn!(
+                    open = gateway.open_connections(),
+                    "second shutdown signal: exiting now"
+                );
+                std::process::exit(i32::from(EXIT_CUT));
             }
         }
     }
