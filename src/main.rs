@@ -13,6 +13,22 @@ use dockgate::config::Config;
 use dockgate::shutdown::DrainOutcome;
 use dockgate::{certs, listener, notify, quickstart, telemetry, Gateway};
 
+/// `println!` that does not panic when stdout is gone (`dockgate certs list | head`).
+macro_rules! say {
+    ($($arg:tt)*) => {{
+        use std::io::Write as _;
+        let _ = writeln!(std::io::stdout(), $($arg)*);
+    }};
+}
+
+/// `print!` likewise.
+macro_rules! say_raw {
+    ($($arg:tt)*) => {{
+        use std::io::Write as _;
+        let _ = write!(std::io::stdout(), $($arg)*);
+    }};
+}
+
 /// Exit status when shutdown had to cut connections.
 const EXIT_CUT: u8 = 3;
 
@@ -40,7 +56,7 @@ fn main() -> ExitCode {
         } => match quickstart::prepare(&dir, listen, &socket) {
             Ok((config, created)) => {
                 if created {
-                    println!(
+                    say!(
                         "created a development CA and certificates in {}",
                         dir.display()
                     );
@@ -108,7 +124,7 @@ fn serve(config: Config, quickstart_dir: Option<PathBuf>) -> ExitCode {
             quickstart_dir,
             listeners.first().and_then(|l| l.local_addr().ok()),
         ) {
-            println!("{}", quickstart::instructions(&config, &dir, addr));
+            say!("{}", quickstart::instructions(&config, &dir, addr));
         }
         let last_reload = Arc::new(Mutex::new(String::from("no reload yet")));
         gateway.log_expiry();
@@ -267,7 +283,7 @@ fn check_cmd(path: &std::path::Path, engine_optional: bool) -> ExitCode {
     let config = match Config::load(path) {
         Ok(c) => c,
         Err(e) => {
-            println!("FAIL {}", error_chain(&e));
+            say!("FAIL {}", error_chain(&e));
             return ExitCode::from(1);
         }
     };
@@ -279,22 +295,22 @@ fn check_cmd(path: &std::path::Path, engine_optional: bool) -> ExitCode {
     let mut failed = false;
     for line in &lines {
         match line {
-            Line::Ok(s) => println!("ok   {s}"),
-            Line::Warn(s) => println!("WARN {s}"),
+            Line::Ok(s) => say!("ok   {s}"),
+            Line::Warn(s) => say!("WARN {s}"),
             Line::Fail(s) => {
                 failed = true;
-                println!("FAIL {s}");
+                say!("FAIL {s}");
             }
         }
     }
     if failed {
-        println!(
+        say!(
             "dockgate check: configuration {} has problems",
             path.display()
         );
         ExitCode::from(1)
     } else {
-        println!(
+        say!(
             "dockgate check: configuration {} is ready to serve",
             path.display()
         );
@@ -323,7 +339,7 @@ fn doctor(host: Option<String>, cert_path: Option<PathBuf>, timeout: u64) -> Exi
         timeout: std::time::Duration::from_secs(timeout.max(1)),
     }));
     for line in &report.lines {
-        println!("{line}");
+        say!("{line}");
     }
     if report.ok {
         ExitCode::SUCCESS
@@ -360,22 +376,22 @@ fn run_certs(cmd: CertsCommand) -> Result<(), certs::CertsError> {
                 days: key.days,
                 crl_days,
             })?;
-            println!("CA:                 {}", report.ca.display());
-            println!(
+            say!("CA:                 {}", report.ca.display());
+            say!(
                 "server certificate: {} (names: {})",
                 report.server_cert.display(),
                 report.server_names.join(", ")
             );
-            println!("server key:         {}", report.server_key.display());
-            println!("CRL:                {} (for tls.crl)", report.crl.display());
+            say!("server key:         {}", report.server_key.display());
+            say!("CRL:                {} (for tls.crl)", report.crl.display());
             let endpoint = certs::guess_endpoint(&dir);
             for c in &report.clients {
-                println!(
+                say!(
                     "\nclient {} in {} (use as DOCKER_CERT_PATH):",
                     c.name,
                     c.dir.display()
                 );
-                print!("{}", certs::client_commands(&c.name, &c.dir, &endpoint));
+                say_raw!("{}", certs::client_commands(&c.name, &c.dir, &endpoint));
             }
         }
         CertsCommand::Issue {
@@ -398,15 +414,15 @@ fn run_certs(cmd: CertsCommand) -> Result<(), certs::CertsError> {
                     key_type: key.key_type,
                     force,
                 })?;
-                println!(
+                say!(
                     "server certificate {} (serial {}, names: {}, until {})",
                     r.cert.display(),
                     r.record.serial,
                     r.names.join(", "),
                     r.record.not_after
                 );
-                println!("server key         {}", r.key.display());
-                println!("A gateway watching these files picks them up by itself; otherwise: systemctl reload dockgate");
+                say!("server key         {}", r.key.display());
+                say!("A gateway watching these files picks them up by itself; otherwise: systemctl reload dockgate");
             } else if let Some(name) = client {
                 let b = certs::issue_client(&certs::ClientOptions {
                     dir: dir.clone(),
@@ -416,7 +432,7 @@ fn run_certs(cmd: CertsCommand) -> Result<(), certs::CertsError> {
                     key_type: key.key_type,
                     force,
                 })?;
-                println!(
+                say!(
                     "client {} in {} (serial {}, until {}); use the folder as DOCKER_CERT_PATH:\n",
                     b.name,
                     b.dir.display(),
@@ -424,7 +440,7 @@ fn run_certs(cmd: CertsCommand) -> Result<(), certs::CertsError> {
                     b.record.not_after
                 );
                 let endpoint = endpoint.unwrap_or_else(|| certs::guess_endpoint(&dir));
-                print!("{}", certs::client_commands(&b.name, &b.dir, &endpoint));
+                say_raw!("{}", certs::client_commands(&b.name, &b.dir, &endpoint));
             }
         }
         CertsCommand::Revoke {
@@ -446,7 +462,7 @@ fn run_certs(cmd: CertsCommand) -> Result<(), certs::CertsError> {
             };
             let r = certs::revoke(&dir, &target, crl_days)?;
             for i in &r.revoked_now {
-                println!(
+                say!(
                     "revoked {} {} (serial {})",
                     i.kind.as_str(),
                     i.name,
@@ -458,9 +474,12 @@ fn run_certs(cmd: CertsCommand) -> Result<(), certs::CertsError> {
         CertsCommand::Crl { dir, crl_days } => print_crl(&certs::refresh_crl(&dir, crl_days)?),
         CertsCommand::List { dir } => {
             let now = time::OffsetDateTime::now_utc();
-            println!(
+            say!(
                 "{:<7} {:<20} {:<34} {:<22} STATUS",
-                "KIND", "NAME", "SERIAL", "NOT AFTER"
+                "KIND",
+                "NAME",
+                "SERIAL",
+                "NOT AFTER"
             );
             for i in certs::list(&dir)? {
                 let expired = time::OffsetDateTime::parse(
@@ -474,7 +493,7 @@ fn run_certs(cmd: CertsCommand) -> Result<(), certs::CertsError> {
                     (None, true) => "expired".to_string(),
                     (None, false) => "valid".to_string(),
                 };
-                println!(
+                say!(
                     "{:<7} {:<20} {:<34} {:<22} {status}",
                     i.kind.as_str(),
                     i.name,
@@ -488,7 +507,7 @@ fn run_certs(cmd: CertsCommand) -> Result<(), certs::CertsError> {
 }
 
 fn print_crl(r: &certs::CrlReport) {
-    println!(
+    say!(
         "wrote {} ({} revoked, next update {}); a gateway with it in tls.crl picks it up by itself",
         r.crl.display(),
         r.revoked_total,
