@@ -144,7 +144,7 @@ pub enum ConfigError {
         #[source]
         source: std::io::Error,
     },
-    #[error("{path}: {source}")]
+    #[error("cannot parse {path}")]
     Parse {
         path: PathBuf,
         #[source]
