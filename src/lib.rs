@@ -10,8 +10,10 @@
 //! - [`audit`]: one audit event per request on its own tracing target.
 //!
 //! Beside it: [`config`] (load → validate → typed `Config`), [`tls`] (server config, client
-//! verifier, identity), [`shutdown`] (connection tracking and drain), [`notify`] (sd_notify),
-//! [`telemetry`] (tracing setup), [`check`] (`dockgate check`), [`quickstart`], and [`certs`]
+//! verifier, identity, CRLs), [`service`] (the process lifecycle: systemd sockets, readiness,
+//! signals, reload), [`watch`] (reload when certificate files change), [`shutdown`] (connection
+//! tracking and drain), [`notify`] (sd_notify), [`telemetry`] (tracing setup), [`check`]
+//! (`dockgate check`), [`doctor`] (`dockgate doctor`, a client), [`quickstart`], and [`certs`]
 //! (the `dockgate certs` CA tooling, which the server never uses).
 //!
 //! A [`Gateway`] holds the running state behind an atomic pointer: a reload builds the whole
@@ -30,6 +32,7 @@ pub mod policy;
 pub mod proxy;
 pub mod quickstart;
 pub mod server;
+pub mod service;
 pub mod shutdown;
 pub mod telemetry;
 pub mod tls;

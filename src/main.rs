@@ -4,14 +4,13 @@
 
 use std::path::PathBuf;
 use std::process::ExitCode;
-use std::sync::{Arc, Mutex};
 
 use clap::Parser;
 use dockgate::check::{self, error_chain, Line};
 use dockgate::cli::{CertsCommand, Cli, Command};
 use dockgate::config::Config;
 use dockgate::shutdown::DrainOutcome;
-use dockgate::{certs, listener, notify, quickstart, telemetry, Gateway};
+use dockgate::{certs, listener, quickstart, service, telemetry};
 
 /// `println!` that does not panic when stdout is gone (`dockgate certs list | head`).
 macro_rules! say {
@@ -80,9 +79,9 @@ fn runtime() -> std::io::Result<tokio::runtime::Runtime> {
         .build()
 }
 
-/// Runs the gateway until SIGTERM or SIGINT, reloading on SIGHUP; with `quickstart_dir`, first
-/// prints how to reach it. Exit status: 0 when every connection drained, 3 when the grace period
-/// had to cut some (or a second signal cut everything), 2 for configuration errors.
+/// Runs the gateway as a service until SIGTERM or SIGINT (see `dockgate::service`); with
+/// `quickstart_dir`, first prints how to reach it. Exit status: 0 when every connection drained,
+/// 3 when shutdown had to cut some, 2 for configuration errors, 1 for the rest.
 fn serve(config: Config, quickstart_dir: Option<PathBuf>) -> ExitCode {
     telemetry::init(config.log.format, &config.log.level);
     // Sockets passed by systemd are taken before the runtime starts any thread.
@@ -94,188 +93,18 @@ fn serve(config: Config, quickstart_dir: Option<PathBuf>) -> ExitCode {
         Ok(rt) => rt,
         Err(e) => return fail(1, &e),
     };
-    rt.block_on(async move {
-        let gateway = match Gateway::new(&config) {
-            Ok(g) => Arc::new(g),
-            Err(e) => return fail(2, &e),
-        };
-        let listeners = if inherited.is_empty() {
-            match listener::bind(&config.listen) {
-                Ok(l) => l,
-                Err(e) => return fail(1, &e),
-            }
-        } else {
-            let mut out = Vec::new();
-            for (std_listener, name) in inherited {
-                tracing::info!(name = %name, "using a socket passed by systemd");
-                match tokio::net::TcpListener::from_std(std_listener) {
-                    Ok(l) => out.push(l),
-                    Err(e) => return fail(1, &e),
-                }
-            }
-            out
-        };
-        let addrs: Vec<String> = listeners
-            .iter()
-            .filter_map(|l| l.local_addr().ok())
-            .map(|a| a.to_string())
-            .collect();
-        if let (Some(dir), Some(addr)) = (
-            quickstart_dir,
-            listeners.first().and_then(|l| l.local_addr().ok()),
-        ) {
-            say!("{}", quickstart::instructions(&config, &dir, addr));
-        }
-        let last_reload = Arc::new(Mutex::new(String::from("no reload yet")));
-        gateway.log_expiry();
-        notify::ready(&format!("serving on {}", addrs.join(", ")));
-
-        let (stop_tx, stop_rx) = tokio::sync::oneshot::channel::<()>();
-        tokio::spawn(control(
-            gateway.clone(),
-            config.source.clone(),
-            stop_tx,
-            last_reload.clone(),
-        ));
-        tokio::spawn(report(
-            gateway.clone(),
-            addrs.join(", "),
-            last_reload.clone(),
-        ));
-        {
-            let (gw, path, last) = (gateway.clone(), config.source.clone(), last_reload);
-            tokio::spawn(dockgate::watch::run(gateway.clone(), move || {
-                reload(&gw, &path, &last)
-            }));
-        }
-        if let Some(interval) = notify::watchdog_interval() {
-            tokio::spawn(async move {
-                let mut tick = tokio::time::interval(interval / 2);
-                loop {
-                    tick.tick().await;
-                    notify::watchdog();
-                }
-            });
-        }
-
-        gateway
-            .serve(listeners, async {
-                let _ = stop_rx.await;
-            })
-            .await;
-        let open = gateway.open_connections();
-        tracing::info!(open, "stopped accepting; draining");
-        notify::stopping(&format!("draining {open} connection(s)"));
-        match gateway.drain().await {
-            DrainOutcome::Drained => {
-                tracing::info!("all connections finished; exiting");
-                ExitCode::SUCCESS
-            }
-            DrainOutcome::Cut(n) => {
-                tracing::warn!(
-                    open = n,
-                    "shutdown.grace is over; closing the remaining connections"
-                );
-                ExitCode::from(EXIT_CUT)
-            }
-        }
-    })
-}
-
-/// Signals: SIGHUP reloads; the first SIGTERM or SIGINT starts the drain, a second one exits at once.
-async fn control(
-    gateway: Arc<Gateway>,
-    config_path: PathBuf,
-    stop: tokio::sync::oneshot::Sender<()>,
-    last_reload: Arc<Mutex<String>>,
-) {
-    use tokio::signal::unix::{signal, SignalKind};
-    let (mut hup, mut term, mut int) = match (
-        signal(SignalKind::hangup()),
-        signal(SignalKind::terminate()),
-        signal(SignalKind::interrupt()),
-    ) {
-        (Ok(h), Ok(t), Ok(i)) => (h, t, i),
-        _ => {
-            tracing::error!("cannot install signal handlers");
-            return;
+    let banner = |addrs: &[std::net::SocketAddr]| {
+        if let (Some(dir), Some(addr)) = (&quickstart_dir, addrs.first()) {
+            say!("{}", quickstart::instructions(&config, dir, *addr));
         }
     };
-    let mut stop = Some(stop);
-    loop {
-        let stop_requested = tokio::select! {
-            _ = hup.recv() => false,
-            _ = term.recv() => true,
-            _ = int.recv() => true,
-        };
-        if !stop_requested {
-            reload(&gateway, &config_path, &last_reload);
-            continue;
-        }
-        match stop.take() {
-            Some(tx) => {
-                tracing::info!("shutdown requested; a second signal exits at once");
-                let _ = tx.send(());
-            }
-            None => {
-                tracing::warn!(
-                    open = gateway.open_connections(),
-                    "second shutdown signal: exiting now"
-                );
-                std::process::exit(i32::from(EXIT_CUT));
-            }
-        }
-    }
-}
-/// SIGHUP: load the configuration file again and swap everything in, or keep the running state.
-fn reload(gateway: &Gateway, path: &std::path::Path, last_reload: &Mutex<String>) {
-    notify::reloading();
-    let at = humantime::format_rfc3339_seconds(std::time::SystemTime::now());
-    let result = Config::load(path)
-        .map_err(|e| error_chain(&e))
-        .and_then(|config| gateway.reload(&config).map_err(|e| error_chain(&e)));
-    let summary = match result {
-        Ok(restart) => {
-            if restart.is_empty() {
-                tracing::info!(config = %path.display(), "configuration reloaded");
-            } else {
-                tracing::warn!(
-                    config = %path.display(),
-                    settings = %restart.join(", "),
-                    "configuration reloaded; these settings changed but only take effect on restart"
-                );
-            }
-            format!("last reload at {at}: ok")
-        }
-        Err(e) => {
-            tracing::error!(config = %path.display(), error = %e, "reload failed; the running configuration stays in force");
-            format!("last reload at {at} FAILED, running configuration kept: {e}")
-        }
-    };
-    notify::ready(&summary);
-    if let Ok(mut l) = last_reload.lock() {
-        *l = summary;
-    }
-    gateway.log_expiry();
-}
-
-/// Keeps systemd's STATUS= current (open connections, the last reload's result), and repeats
-/// the expiry warnings every hour.
-async fn report(gateway: Arc<Gateway>, addrs: String, last_reload: Arc<Mutex<String>>) {
-    const EVERY: std::time::Duration = std::time::Duration::from_secs(5);
-    let mut tick = tokio::time::interval(EVERY);
-    let mut ticks: u64 = 0;
-    loop {
-        tick.tick().await;
-        ticks += 1;
-        if ticks % 720 == 0 {
-            gateway.log_expiry();
-        }
-        let reload = last_reload.lock().map(|l| l.clone()).unwrap_or_default();
-        notify::status(&format!(
-            "serving {} connection(s) on {addrs}; {reload}",
-            gateway.open_connections()
-        ));
+    let outcome = rt.block_on(service::run(&config, inherited, banner));
+    rt.shutdown_background();
+    match outcome {
+        Ok(DrainOutcome::Drained) => ExitCode::SUCCESS,
+        Ok(DrainOutcome::Cut(_)) => ExitCode::from(EXIT_CUT),
+        Err(e @ service::ServiceError::Build(_)) => fail(2, &e),
+        Err(e) => fail(1, &e),
     }
 }
 

@@ -24,7 +24,8 @@ const BASE: &str = "[tls]\nca = \"ca.pem\"\ncert = \"c.pem\"\nkey = \"k.pem\"\n"
 const ALLOW: &str = "[[allow]]\ncn = \"admin\"\naccess = \"full\"\n";
 
 fn load(text: &str) -> Result<Config, String> {
-    Config::from_toml(text, Path::new("/etc/dockgate/test.toml")).map_err(|e| dockgate::check::error_chain(&e))
+    Config::from_toml(text, Path::new("/etc/dockgate/test.toml"))
+        .map_err(|e| dockgate::check::error_chain(&e))
 }
 
 #[test]
@@ -99,9 +100,18 @@ fn mistakes_name_the_file_and_the_key() {
             "role",
         ),
         ("[listen]\naddresses = [\"0.0.0.0:2376\"]\n", "tls"),
-        (&format!("{BASE}{ALLOW}").replace("key = ", "crl = 5\nkey = "), "crl = 5"),
-        (&format!("{BASE}{ALLOW}").replace("key = ", "watch = \"yes\"\nkey = "), "watch"),
-        (&format!("{BASE}{ALLOW}[limits]\nmax_connections = \"lots\"\n"), "max_connections"),
+        (
+            &format!("{BASE}{ALLOW}").replace("key = ", "crl = 5\nkey = "),
+            "crl = 5",
+        ),
+        (
+            &format!("{BASE}{ALLOW}").replace("key = ", "watch = \"yes\"\nkey = "),
+            "watch",
+        ),
+        (
+            &format!("{BASE}{ALLOW}[limits]\nmax_connections = \"lots\"\n"),
+            "max_connections",
+        ),
     ];
     for (text, key) in cases {
         let err = load(text).expect_err(key);
