@@ -227,6 +227,21 @@ impl Gateway {
         }
     }
 
+    /// Warns when the private key can be read by anyone but its owner.
+    pub fn log_key_permissions(&self, config: &Config) {
+        use std::os::unix::fs::PermissionsExt;
+        if let Ok(meta) = std::fs::metadata(&config.tls.key) {
+            let mode = meta.permissions().mode() & 0o777;
+            if mode & 0o077 != 0 {
+                tracing::warn!(
+                    path = %config.tls.key.display(),
+                    mode = %format!("{mode:o}"),
+                    "the private key is readable by group or others; chmod 600 it"
+                );
+            }
+        }
+    }
+
     /// The files whose changes trigger a reload (`tls.watch`); empty when watching is off.
     pub fn watched_files(&self) -> Vec<std::path::PathBuf> {
         self.shared.state.load().watched.clone()

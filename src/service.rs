@@ -39,6 +39,7 @@ pub async fn run(
     on_listening: impl FnOnce(&[SocketAddr]),
 ) -> Result<DrainOutcome, ServiceError> {
     let gateway = Arc::new(Gateway::new(config)?);
+    gateway.log_key_permissions(config);
     let listeners = if inherited.is_empty() {
         listener::bind(&config.listen)?
     } else {
