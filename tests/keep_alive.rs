@@ -44,3 +44,35 @@ async fn requests_on_one_connection_share_one_engine_connection_and_are_each_che
         "engine connections for 45 forwarded requests"
     );
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn an_engine_closing_its_side_between_requests_fails_nobody() {
+    use common::fake::read_head;
+    use tokio::io::AsyncWriteExt;
+
+    let pki = Pki::new();
+    // Answers one request per connection, then hangs up (as an engine restarting would).
+    let engine = FakeEngine::start(|mut s| async move {
+        if read_head(&mut s).await.is_some() {
+            let _ = s
+                .write_all(b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok")
+                .await;
+        }
+    });
+    let gw = InProcess::start(&pki, &engine.socket, RULES).await;
+    let tls = connect(gw.addr, &pki, &pki.client("admin")).await;
+    let (mut sender, conn) = hyper::client::conn::http1::handshake(TokioIo::new(tls))
+        .await
+        .expect("handshake");
+    tokio::spawn(conn);
+    for i in 0..5 {
+        sender.ready().await.expect("ready");
+        let resp = sender
+            .send_request(common::client::get("/v1.41/version"))
+            .await
+            .expect("response");
+        assert_eq!(resp.status().as_u16(), 200, "request {i}");
+        resp.into_body().collect().await.expect("body");
+    }
+    assert_eq!(engine.connections(), 5);
+}

@@ -29,7 +29,7 @@ use crate::tls::{CertId, ClientIdentity, Revocations};
 
 pub use body::{RequestBody, ResponseBody};
 pub use response::{docker_error, ProxyError};
-pub use upstream::{Upstream, UpstreamError};
+pub use upstream::{Reuse, Upstream, UpstreamError};
 
 /// What every request shares: the rules, the way to the engine, and the request-head limit.
 #[derive(Debug)]
@@ -177,16 +177,13 @@ impl Proxy {
         record: AuditRecord,
     ) -> Response<ResponseBody> {
         let client_upgrade = upgrade.as_ref().map(|_| hyper::upgrade::on(&mut req));
-        let upstream_req = self.upstream_request(req, upgrade, &record);
-        let mut sender = match self.upstream.sender(&session.engine).await {
-            Ok(s) => s,
-            Err(e) => return ProxyError::from(e).into_response(record),
-        };
-        let mut resp = match sender.send_request(upstream_req).await {
+        let upstream_req = match self.upstream_request(req, upgrade, &record) {
             Ok(r) => r,
-            Err(e) => {
-                return ProxyError::from(self.upstream.request_error(e)).into_response(record)
-            }
+            Err(e) => return e.into_response(record),
+        };
+        let mut resp = match self.send(&session, upstream_req).await {
+            Ok(r) => r,
+            Err(e) => return e.into_response(record),
         };
         record.counters.set_status(resp.status().as_u16());
         if resp.status() == StatusCode::SWITCHING_PROTOCOLS {
@@ -206,10 +203,36 @@ impl Proxy {
             let (parts, _) = resp.into_parts();
             return Response::from_parts(parts, ResponseBody::empty());
         }
-        upstream::keep(&session.engine, sender);
         let (mut parts, body) = resp.into_parts();
         headers::strip_hop_by_hop(&mut parts.headers);
         Response::from_parts(parts, ResponseBody::stream(body, record))
+    }
+
+    /// Sends `req` on the client's kept engine connection, or a new one, and keeps the connection
+    /// for the next request. A kept connection that turns out closed before the request went out
+    /// (the engine restarted in between) is replaced once, transparently.
+    async fn send(
+        &self,
+        session: &Session,
+        req: Request<RequestBody>,
+    ) -> Result<Response<Incoming>, ProxyError> {
+        let (mut sender, reuse) = self.upstream.sender(&session.engine).await?;
+        let resp = match sender.try_send_request(req).await {
+            Ok(resp) => resp,
+            Err(mut e) => match (e.take_message(), reuse) {
+                (Some(req), Reuse::Kept) => {
+                    tracing::debug!(error = %e.error(), "kept engine connection was closed; retrying on a new one");
+                    sender = self.upstream.connect().await?;
+                    sender
+                        .send_request(req)
+                        .await
+                        .map_err(|e| self.upstream.request_error(e))?
+                }
+                _ => return Err(self.upstream.request_error(e.into_error()).into()),
+            },
+        };
+        upstream::keep(&session.engine, sender);
+        Ok(resp)
     }
 
     fn upstream_request(
@@ -217,17 +240,12 @@ impl Proxy {
         req: Request<Incoming>,
         upgrade: Option<HeaderValue>,
         record: &AuditRecord,
-    ) -> Request<RequestBody> {
+    ) -> Result<Request<RequestBody>, ProxyError> {
         let (mut parts, body) = req.into_parts();
         // Origin-form towards the engine; the query passes byte for byte.
-        let target = parts
-            .uri
-            .path_and_query()
-            .map(|pq| pq.as_str())
-            .unwrap_or("/");
-        parts.uri = target
-            .parse::<Uri>()
-            .unwrap_or_else(|_| Uri::from_static("/"));
+        let mut target = http::uri::Parts::default();
+        target.path_and_query = parts.uri.path_and_query().cloned();
+        parts.uri = Uri::from_parts(target).map_err(|_| ProxyError::BadTarget)?;
         parts.version = http::Version::HTTP_11;
         headers::strip_hop_by_hop(&mut parts.headers);
         if let Some(up) = upgrade {
@@ -238,6 +256,9 @@ impl Proxy {
                 .headers
                 .insert(header::HOST, HeaderValue::from_static("docker"));
         }
-        Request::from_parts(parts, RequestBody::new(body, record.counters.clone()))
+        Ok(Request::from_parts(
+            parts,
+            RequestBody::new(body, record.counters.clone()),
+        ))
     }
 }

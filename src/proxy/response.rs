@@ -15,6 +15,8 @@ use crate::policy::path::PathError;
 pub enum ProxyError {
     #[error("dockgate: bad request: {0}")]
     BadPath(#[from] PathError),
+    #[error("dockgate: bad request: the request target has no path")]
+    BadTarget,
     #[error("dockgate: access denied: this client certificate is not allowed to use this gateway")]
     UnknownClient,
     #[error("dockgate: access denied: {0}")]
@@ -32,7 +34,7 @@ pub enum ProxyError {
 impl ProxyError {
     pub fn status(&self) -> StatusCode {
         match self {
-            ProxyError::BadPath(_) => StatusCode::BAD_REQUEST,
+            ProxyError::BadPath(_) | ProxyError::BadTarget => StatusCode::BAD_REQUEST,
             ProxyError::HeadTooLarge { .. } => StatusCode::REQUEST_HEADER_FIELDS_TOO_LARGE,
             ProxyError::UnknownClient | ProxyError::Forbidden { .. } | ProxyError::Revoked(_) => {
                 StatusCode::FORBIDDEN

@@ -46,6 +46,13 @@ pub enum UpstreamError {
     },
 }
 
+/// Whether a connection was kept from an earlier request or opened for this one.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Reuse {
+    Kept,
+    New,
+}
+
 /// Where the engine is and how long to wait for it.
 #[derive(Debug, Clone)]
 pub struct Upstream {
@@ -98,18 +105,20 @@ impl Upstream {
     /// about to be (its task may not have seen the end of the body yet). It is not reused when it
     /// closed (close-delimited or aborted responses) or does not settle within `REUSE_WAIT`
     /// (the engine is still reading a request body it answered early).
-    pub async fn sender(&self, slot: &Mutex<Option<Sender>>) -> Result<Sender, UpstreamError> {
+    pub async fn sender(
+        &self,
+        slot: &Mutex<Option<Sender>>,
+    ) -> Result<(Sender, Reuse), UpstreamError> {
         let kept = slot.lock().map(|mut s| s.take()).unwrap_or(None);
         if let Some(mut sender) = kept {
             if !sender.is_closed() {
                 if let Ok(Ok(())) = tokio::time::timeout(REUSE_WAIT, sender.ready()).await {
-                    return Ok(sender);
+                    return Ok((sender, Reuse::Kept));
                 }
             }
         }
-        self.connect().await
+        Ok((self.connect().await?, Reuse::New))
     }
-
     pub fn request_error(&self, source: hyper::Error) -> UpstreamError {
         UpstreamError::Request {
             socket: self.socket.clone(),
