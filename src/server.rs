@@ -53,10 +53,17 @@ pub async fn serve(shared: Arc<Shared>, stream: TcpStream, peer: SocketAddr, slo
     // picks up the state current when it arrives.
     let state = shared.state.load_full();
     let mut drain = shared.drain.clone();
-    let handshake = tokio::time::timeout(
-        state.limits.handshake_timeout,
-        state.acceptor.accept(stream),
-    );
+    let acceptor = state.acceptor.clone();
+    let handshake = tokio::time::timeout(state.limits.handshake_timeout, async move {
+        if is_plain_http(&stream).await {
+            refuse_plain_http(stream).await;
+            return Err(std::io::Error::new(
+                std::io::ErrorKind::InvalidData,
+                "plain HTTP on the TLS port; answered 400",
+            ));
+        }
+        acceptor.accept(stream).await
+    });
     let tls = tokio::select! {
         result = handshake => match result {
             Err(_) => {
@@ -141,6 +148,40 @@ pub async fn serve(shared: Arc<Shared>, stream: TcpStream, peer: SocketAddr, slo
     }
     .instrument(span)
     .await;
+}
+
+/// Whether the client speaks plain HTTP (a request line) instead of starting TLS (whose first
+/// byte is 0x16).
+async fn is_plain_http(stream: &TcpStream) -> bool {
+    let mut first = [0u8; 1];
+    matches!(stream.peek(&mut first).await, Ok(1) if first[0].is_ascii_uppercase())
+}
+
+/// Answers a plain-HTTP client the way Go's servers (and so dockerd) do, which the docker CLI
+/// shows as is: the usual mistake is `tcp://` without `--tlsverify`. Nothing is read past the
+/// peeked byte and nothing reaches the engine.
+async fn refuse_plain_http(mut stream: TcpStream) {
+    use tokio::io::AsyncWriteExt;
+    let _ = stream
+        .write_all(
+            b"HTTP/1.0 400 Bad Request\r\nContent-Type: text/plain; charset=utf-8\r\nConnection: close\r\n\r\nClient sent an HTTP request to an HTTPS server.\n",
+        )
+        .await;
+    let _ = stream.shutdown().await;
+    // Read what the client sent (bounded) before closing, so that closing with unread data does
+    // not reset the connection under the answer.
+    use tokio::io::AsyncReadExt;
+    let mut sink = [0u8; 4096];
+    let drain = async {
+        let mut total = 0;
+        while let Ok(n @ 1..) = stream.read(&mut sink).await {
+            total += n;
+            if total > 64 * 1024 {
+                break;
+            }
+        }
+    };
+    let _ = tokio::time::timeout(Duration::from_secs(1), drain).await;
 }
 
 fn tune_socket(stream: &TcpStream) {
