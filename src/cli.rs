@@ -18,9 +18,12 @@ use crate::config::DEFAULT_CONFIG_PATH;
   dockgate certs init --dir /etc/dockgate/certs --host docker.example.com --ip 192.0.2.10 --client alice
   dockgate check --config /etc/dockgate/dockgate.toml
   dockgate serve --config /etc/dockgate/dockgate.toml
+  dockgate certs issue --dir /etc/dockgate/certs --client bob
+  dockgate certs revoke --dir /etc/dockgate/certs --client bob
 
 Then, from a client:
-  docker --tlsverify -H tcp://docker.example.com:2376 version      (with DOCKER_CERT_PATH=DIR/clients/alice)"
+  docker --tlsverify -H tcp://docker.example.com:2376 version      (with DOCKER_CERT_PATH=DIR/clients/alice)
+  dockgate doctor -H tcp://docker.example.com:2376 --cert-path DIR/clients/alice"
 )]
 pub struct Cli {
     #[command(subcommand)]
@@ -100,6 +103,7 @@ pub enum CertsCommand {
         after_help = "Example:\n  dockgate certs init --dir /etc/dockgate/certs --host docker.example.com --ip 192.0.2.10 --client alice --client ci\n\nlocalhost, 127.0.0.1 and ::1 are always in the server certificate."
     )]
     Init {
+        /// The CA folder (ca.pem, ca-key.pem, ...).
         #[arg(long)]
         dir: PathBuf,
         /// A DNS name for the server certificate (repeatable).
@@ -125,6 +129,7 @@ pub enum CertsCommand {
         after_help = "Examples:\n  dockgate certs issue --dir /etc/dockgate/certs --client bob --ou ops\n  dockgate certs issue --dir /etc/dockgate/certs --server --host docker.example.com --ip 192.0.2.10 --force"
     )]
     Issue {
+        /// The CA folder (ca.pem, ca-key.pem, ...).
         #[arg(long)]
         dir: PathBuf,
         /// The client's name (its certificate's CN); the bundle goes to DIR/clients/NAME.
@@ -157,6 +162,7 @@ pub enum CertsCommand {
         after_help = "Examples:\n  dockgate certs revoke --dir /etc/dockgate/certs --client bob\n  dockgate certs revoke --dir /etc/dockgate/certs --serial 4f:2a:...\n  dockgate certs revoke --dir /etc/dockgate/certs --cert ./bob/cert.pem"
     )]
     Revoke {
+        /// The CA folder (ca.pem, ca-key.pem, ...).
         #[arg(long)]
         dir: PathBuf,
         /// Every unrevoked client certificate issued under this name.
@@ -174,6 +180,7 @@ pub enum CertsCommand {
     },
     /// Write a fresh DIR/crl.pem (renew it before its next-update time).
     Crl {
+        /// The CA folder (ca.pem, ca-key.pem, ...).
         #[arg(long)]
         dir: PathBuf,
         #[arg(long, default_value_t = crate::certs::CRL_DAYS)]
@@ -181,6 +188,7 @@ pub enum CertsCommand {
     },
     /// List every certificate the CA in DIR issued, with its serial, expiry and revocation.
     List {
+        /// The CA folder (ca.pem, ca-key.pem, ...).
         #[arg(long)]
         dir: PathBuf,
     },
