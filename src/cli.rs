@@ -135,7 +135,8 @@ pub enum CertsCommand {
         /// The client's name (its certificate's CN); the bundle goes to DIR/clients/NAME.
         #[arg(long, conflicts_with_all = ["server", "hosts", "ips"], required_unless_present = "server")]
         client: Option<String>,
-        /// An organizational unit for the client certificate (repeatable; `[[allow]] ou = ...`).
+        /// An organizational unit for the client certificate (repeatable, up to two; matched by
+        /// `[[allow]] ou = ...`).
         #[arg(long = "ou", requires = "client")]
         ous: Vec<String>,
         /// Issue the server certificate (DIR/server-cert.pem, DIR/server-key.pem).

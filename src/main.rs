@@ -304,11 +304,12 @@ fn run_certs(cmd: CertsCommand) -> Result<(), certs::CertsError> {
         CertsCommand::List { dir } => {
             let now = time::OffsetDateTime::now_utc();
             say!(
-                "{:<7} {:<20} {:<34} {:<22} STATUS",
+                "{:<7} {:<20} {:<34} {:<22} {:<40} SUBJECT",
                 "KIND",
                 "NAME",
                 "SERIAL",
-                "NOT AFTER"
+                "NOT AFTER",
+                "STATUS"
             );
             for i in certs::list(&dir)? {
                 let expired = time::OffsetDateTime::parse(
@@ -323,11 +324,13 @@ fn run_certs(cmd: CertsCommand) -> Result<(), certs::CertsError> {
                     (None, false) => "valid".to_string(),
                 };
                 say!(
-                    "{:<7} {:<20} {:<34} {:<22} {status}",
+                    "{:<7} {:<20} {:<34} {:<22} {:<40} {}",
                     i.kind.as_str(),
                     i.name,
                     i.serial,
-                    i.not_after
+                    i.not_after,
+                    status,
+                    i.subject
                 );
             }
         }

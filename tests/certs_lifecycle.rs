@@ -84,6 +84,8 @@ async fn issue_use_revoke_renew_without_restart() {
             "bob",
             "--ou",
             "ops",
+            "--ou",
+            "oncall",
             "--endpoint",
             &endpoint,
         ])
@@ -229,6 +231,7 @@ async fn issue_use_revoke_renew_without_restart() {
 
     // The list tells.
     let list = tokio::task::block_in_place(|| dockgate(&["certs", "list", "--dir", &d]));
+    assert!(list.contains("CN=bob, OU=ops, OU=oncall"), "{list}");
     for (name, state) in [
         ("alice", "valid"),
         ("bob", "revoked"),

@@ -37,6 +37,9 @@ pub struct Issued {
     pub kind: Kind,
     /// The subject's CN (the client name for clients).
     pub name: String,
+    /// The whole subject, as in `O=dockgate, CN=bob, OU=ops`.
+    #[serde(default)]
+    pub subject: String,
     pub key_type: String,
     /// RFC 3339.
     pub not_before: String,

@@ -37,6 +37,8 @@ pub enum CaError {
     Random,
     #[error("`{0}` is not a usable DNS name")]
     BadName(String),
+    #[error("at most two --ou values are supported, not {0}")]
+    TooManyOus(usize),
     #[error("cannot format a date")]
     Time(#[from] time::error::Format),
 }
@@ -96,16 +98,21 @@ fn params(cn: &str, days: i64) -> Result<(CertificateParams, String), CaError> {
 
 fn record(
     p: &CertificateParams,
+    der: &[u8],
     serial: String,
     kind: Kind,
     name: &str,
     key_type: KeyType,
     file: &str,
 ) -> Result<Issued, CaError> {
+    let subject = x509_parser::parse_x509_certificate(der)
+        .map(|(_, c)| c.subject().to_string())
+        .unwrap_or_default();
     Ok(Issued {
         serial,
         kind,
         name: name.to_string(),
+        subject,
         key_type: key_type.to_string(),
         not_before: rfc3339(p.not_before)?,
         not_after: rfc3339(p.not_after)?,
@@ -129,7 +136,15 @@ impl Ca {
         let made = Made {
             cert_pem: cert.pem(),
             key_pem: keys::to_pem(&key),
-            record: record(&p, serial, Kind::Ca, "dockgate CA", key_type, "ca.pem")?,
+            record: record(
+                &p,
+                cert.der(),
+                serial,
+                Kind::Ca,
+                "dockgate CA",
+                key_type,
+                "ca.pem",
+            )?,
         };
         let ca = Ca {
             cert_pem: made.cert_pem.clone(),
@@ -192,9 +207,17 @@ impl Ca {
                 Kind::Server
             }
             Role::Client { ous } => {
-                for ou in ous {
-                    p.distinguished_name
-                        .push(DnType::OrganizationalUnitName, ou.as_str());
+                // rcgen keys a subject by attribute type, so a second OU goes in under the OU's
+                // OID spelled as a custom type; more than two cannot be expressed.
+                let ou_types = [
+                    DnType::OrganizationalUnitName,
+                    DnType::CustomDnType(vec![2, 5, 4, 11]),
+                ];
+                if ous.len() > ou_types.len() {
+                    return Err(CaError::TooManyOus(ous.len()));
+                }
+                for (ou, ty) in ous.iter().zip(ou_types) {
+                    p.distinguished_name.push(ty, ou.as_str());
                 }
                 p.extended_key_usages = vec![ExtendedKeyUsagePurpose::ClientAuth];
                 Kind::Client
@@ -204,7 +227,7 @@ impl Ca {
         Ok(Made {
             cert_pem: cert.pem(),
             key_pem: keys::to_pem(&key),
-            record: record(&p, serial, kind, cn, key_type, file)?,
+            record: record(&p, cert.der(), serial, kind, cn, key_type, file)?,
         })
     }
 
