@@ -32,6 +32,11 @@ impl Docker {
         }
     }
 
+    /// The private DOCKER_CONFIG folder of this CLI.
+    pub fn config_dir(&self) -> &Path {
+        self.config_dir.path()
+    }
+
     /// A command with the TLS environment set; bounded by `timeout 120`.
     pub fn cmd(&self, args: &[&str]) -> Command {
         let mut c = Command::new("timeout");
