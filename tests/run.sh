@@ -20,6 +20,7 @@ command -v openssl >/dev/null || need+=(openssl)
 command -v python3 >/dev/null || need+=(python3)
 command -v systemd-socket-activate >/dev/null || need+=(systemd)
 command -v make >/dev/null || need+=(make)
+command -v script >/dev/null || need+=(bsdutils)
 command -v dpkg-shlibdeps >/dev/null || need+=(dpkg-dev)
 if [ ${#need[@]} -gt 0 ]; then
   log "installing ${need[*]}"
