@@ -39,23 +39,9 @@ fn streams_get_the_grace_period_then_are_cut() {
     let docker = Docker::new(&gw.docker_host(), &pki.client("admin"));
     let image = test_image();
     let name = unique("drain");
-    docker.ok(&[
-        "run",
-        "-d",
-        "--name",
-        &name,
-        &image,
-        "sh",
-        "-c",
-        "echo first; exec sleep 600",
-    ]);
+    docker.start_sleeper(&image, &name, "first");
 
-    let mut follow = docker
-        .cmd(&["logs", "-f", &name])
-        .stdout(Stdio::piped())
-        .spawn()
-        .expect("logs -f");
-    let follow_lines = stdout_lines(&mut follow);
+    let (mut follow, follow_lines) = docker.follow_logs(&name);
     assert_eq!(next(&follow_lines), "first");
 
     let mut attached = docker

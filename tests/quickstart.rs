@@ -18,21 +18,26 @@ impl Drop for Kill {
     }
 }
 
-#[test]
-fn printed_commands_work() {
-    let tmp = tempfile::tempdir().expect("tempdir");
-    let dir = tmp.path().join("dev");
-    let mut child = Kill(
+/// `dockgate quickstart` with certificates in `dir`, in front of the test engine.
+fn start(dir: &std::path::Path) -> Kill {
+    Kill(
         Command::new(env!("CARGO_BIN_EXE_dockgate"))
             .args(["quickstart", "--listen", "127.0.0.1:0", "--dir"])
-            .arg(&dir)
+            .arg(dir)
             .arg("--socket")
             .arg(engine_socket())
             .stdout(Stdio::piped())
             .stderr(Stdio::null())
             .spawn()
             .expect("spawn"),
-    );
+    )
+}
+
+#[test]
+fn printed_commands_work() {
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let dir = tmp.path().join("dev");
+    let mut child = start(&dir);
     let (tx, rx) = std::sync::mpsc::channel();
     let out = child.0.stdout.take().expect("stdout");
     std::thread::spawn(move || {
@@ -107,17 +112,7 @@ fn printed_commands_work() {
     // A second start reuses the certificates.
     drop(child);
     let key = std::fs::read(dir.join("ca-key.pem")).expect("read");
-    let mut again = Kill(
-        Command::new(env!("CARGO_BIN_EXE_dockgate"))
-            .args(["quickstart", "--listen", "127.0.0.1:0", "--dir"])
-            .arg(&dir)
-            .arg("--socket")
-            .arg(engine_socket())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("spawn"),
-    );
+    let mut again = start(&dir);
     let mut first = String::new();
     BufReader::new(again.0.stdout.take().expect("stdout"))
         .read_line(&mut first)

@@ -30,16 +30,7 @@ fn read_only_client_reads_but_cannot_change_or_copy_out() {
     let reader = Docker::new(&gw.docker_host(), &pki.client("reader"));
     let image = test_image();
     let name = unique("ro");
-    admin.ok(&[
-        "run",
-        "-d",
-        "--name",
-        &name,
-        &image,
-        "sh",
-        "-c",
-        "echo visible; exec sleep 600",
-    ]);
+    admin.start_sleeper(&image, &name, "visible");
 
     reader.ok(&["version"]);
     reader.ok(&["ps"]);

@@ -6,12 +6,11 @@
 
 mod common;
 
-use std::process::Stdio;
 use std::sync::Arc;
 use std::time::Duration;
 
 use bytes::Bytes;
-use common::cli::{stdout_lines, Docker};
+use common::cli::Docker;
 use common::client::{config, connect_with, get};
 use common::gateway::{write_config, Process, RULES};
 use common::pki::Pki;
@@ -84,24 +83,8 @@ async fn reload_rotates_certificates_and_rules_without_dropping_anyone() {
     let docker = Docker::new(&gw.docker_host(), &pki.client("admin"));
     let name = unique("reload");
     let image = test_image();
-    tokio::task::block_in_place(|| {
-        docker.ok(&[
-            "run",
-            "-d",
-            "--name",
-            &name,
-            &image,
-            "sh",
-            "-c",
-            "echo first; exec sleep 600",
-        ])
-    });
-    let mut follow = docker
-        .cmd(&["logs", "-f", &name])
-        .stdout(Stdio::piped())
-        .spawn()
-        .expect("logs -f");
-    let rx = stdout_lines(&mut follow);
+    tokio::task::block_in_place(|| docker.start_sleeper(&image, &name, "first"));
+    let (mut follow, rx) = docker.follow_logs(&name);
     assert_eq!(
         rx.recv_timeout(Duration::from_secs(30))
             .expect("first line"),

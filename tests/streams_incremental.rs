@@ -16,22 +16,8 @@ fn logs_follow_delivers_new_lines_while_running() {
     let gw = Process::start(&pki, &engine_socket(), RULES);
     let docker = Docker::new(&gw.docker_host(), &pki.client("admin"));
     let name = unique("logs");
-    docker.ok(&[
-        "run",
-        "-d",
-        "--name",
-        &name,
-        &test_image(),
-        "sh",
-        "-c",
-        "echo first; exec sleep 600",
-    ]);
-    let mut follow = docker
-        .cmd(&["logs", "-f", &name])
-        .stdout(Stdio::piped())
-        .spawn()
-        .expect("logs -f");
-    let rx = stdout_lines(&mut follow);
+    docker.start_sleeper(&test_image(), &name, "first");
+    let (mut follow, rx) = docker.follow_logs(&name);
     expect_line(&rx, "first");
     // Written after `logs -f` has shown the first line: it can only arrive by streaming.
     docker.ok(&["exec", &name, "sh", "-c", "echo second > /proc/1/fd/1"]);

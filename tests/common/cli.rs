@@ -54,6 +54,26 @@ impl Docker {
         self.cmd(args).output().expect("run docker")
     }
 
+    /// Starts a detached container named `name` that prints `greeting` and then sleeps.
+    pub fn start_sleeper(&self, image: &str, name: &str, greeting: &str) {
+        let script = format!("echo {greeting}; exec sleep 600");
+        self.ok(&["run", "-d", "--name", name, image, "sh", "-c", &script]);
+    }
+
+    /// `docker logs -f NAME`, running, with its stdout lines as they come.
+    pub fn follow_logs(
+        &self,
+        name: &str,
+    ) -> (std::process::Child, std::sync::mpsc::Receiver<String>) {
+        let mut child = self
+            .cmd(&["logs", "-f", name])
+            .stdout(Stdio::piped())
+            .spawn()
+            .expect("logs -f");
+        let lines = stdout_lines(&mut child);
+        (child, lines)
+    }
+
     /// Runs and asserts success; returns stdout.
     pub fn ok(&self, args: &[&str]) -> String {
         let out = self.run(args);
