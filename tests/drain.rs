@@ -148,28 +148,8 @@ fn second_signal_exits_at_once() {
     );
     let docker = Docker::new(&gw.docker_host(), &pki.client("admin"));
     let name = unique("second");
-    let filter = format!("container={name}");
-    // --since replays the event even if it happens before the subscription is in place; its
-    // arrival proves the stream is open.
-    let since = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .expect("clock")
-        .as_secs()
-        - 1;
-    let mut events = docker
-        .cmd(&[
-            "events",
-            "--since",
-            &since.to_string(),
-            "--filter",
-            &filter,
-            "--format",
-            "{{.Action}}",
-        ])
-        .stdout(Stdio::piped())
-        .spawn()
-        .expect("events");
-    let event_lines = stdout_lines(&mut events);
+    // Its arrival proves the stream is open (see `container_events`).
+    let (mut events, event_lines) = docker.container_events(&name, "{{.Action}}");
     docker_direct(
         &engine_socket(),
         &["create", "--name", &name, &test_image(), "true"],

@@ -3,9 +3,7 @@
 
 mod common;
 
-use std::process::Stdio;
-
-use common::cli::{expect_line, stdout_lines, Docker};
+use common::cli::{expect_line, Docker};
 use common::gateway::{Process, RULES};
 use common::pki::Pki;
 use common::{engine_socket, test_image, unique};
@@ -37,26 +35,7 @@ fn events_arrive_as_they_happen() {
     let gw = Process::start(&pki, &engine_socket(), RULES);
     let docker = Docker::new(&gw.docker_host(), &pki.client("admin"));
     let name = unique("events");
-    // --since replays what happened before the subscription, so nothing is missed by a race.
-    let since = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .expect("clock")
-        .as_secs()
-        - 1;
-    let mut events = docker
-        .cmd(&[
-            "events",
-            "--since",
-            &since.to_string(),
-            "--filter",
-            &format!("container={name}"),
-            "--format",
-            "{{.Action}} {{.Actor.Attributes.name}}",
-        ])
-        .stdout(Stdio::piped())
-        .spawn()
-        .expect("events");
-    let rx = stdout_lines(&mut events);
+    let (mut events, rx) = docker.container_events(&name, "{{.Action}} {{.Actor.Attributes.name}}");
     docker.ok(&["create", "--name", &name, &test_image(), "true"]);
     expect_line(&rx, &format!("create {name}"));
     // The stream is open and has delivered; what follows can only arrive live.

@@ -74,6 +74,37 @@ impl Docker {
         (child, lines)
     }
 
+    /// `docker events` for container `name`, in `format`, running, with its lines as they come.
+    /// It starts with `--since` one second ago, so an event that happens before the
+    /// subscription is in place is replayed, not missed.
+    pub fn container_events(
+        &self,
+        name: &str,
+        format: &str,
+    ) -> (std::process::Child, std::sync::mpsc::Receiver<String>) {
+        let since = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .expect("clock")
+            .as_secs()
+            - 1;
+        let filter = format!("container={name}");
+        let mut child = self
+            .cmd(&[
+                "events",
+                "--since",
+                &since.to_string(),
+                "--filter",
+                &filter,
+                "--format",
+                format,
+            ])
+            .stdout(Stdio::piped())
+            .spawn()
+            .expect("events");
+        let lines = stdout_lines(&mut child);
+        (child, lines)
+    }
+
     /// Runs and asserts success; returns stdout.
     pub fn ok(&self, args: &[&str]) -> String {
         let out = self.run(args);
