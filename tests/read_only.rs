@@ -1,6 +1,8 @@
 //! A `read-only` client can look but not touch, with the docker CLI against the real engine:
-//! ps, images, inspect, logs work; run, exec, rm, export, cp out and save are refused with a 403
-//! whose message the CLI prints. A certificate matching no `[[allow]]` entry is refused everything.
+//! version, ps, images, inspect, logs, info, system df, history, network and volume listings
+//! work; run, exec, rm, export, cp out and save are refused with a 403 whose message the CLI
+//! prints, and so are reading the swarm's join tokens, registry search and the plugin list. A
+//! certificate matching no `[[allow]]` entry is refused everything.
 
 mod common;
 
@@ -38,6 +40,13 @@ fn read_only_client_reads_but_cannot_change_or_copy_out() {
     reader.ok(&["inspect", &name]);
     let logs = reader.ok(&["logs", &name]);
     assert_eq!(logs, "visible\n");
+    // What monitoring reads (the routes on src/policy/read_only.rs's list).
+    reader.ok(&["info"]);
+    reader.ok(&["system", "df"]);
+    reader.ok(&["image", "inspect", &image]);
+    reader.ok(&["history", &image]);
+    reader.ok(&["network", "ls"]);
+    reader.ok(&["volume", "ls"]);
 
     let dir = tempfile::tempdir().expect("tempdir");
     let tar = dir.path().join("x.tar");
@@ -61,6 +70,10 @@ fn read_only_client_reads_but_cannot_change_or_copy_out() {
         &reader,
         &["save", "-o", tar.to_str().expect("path"), &image],
     );
+    // Join tokens, and requests that make the daemon contact a registry or list plugin settings.
+    refused(&reader, &["swarm", "join-token", "worker"]);
+    refused(&reader, &["search", "busybox"]);
+    refused(&reader, &["plugin", "ls"]);
     // For hijacks the CLI prints only the status: "unable to upgrade to tcp, received 403".
     let out = reader.run(&["attach", &name]);
     assert!(!out.status.success());

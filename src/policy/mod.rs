@@ -1,12 +1,16 @@
 //! Who may do what: the `[[allow]]` rules compiled once, and a pure decision per request.
 //!
 //! The first `[[allow]]` entry whose every match key fits the client decides its access level.
-//! `read-only` allows GET and HEAD, except the endpoints that copy filesystems or images out of
-//! the host (`/containers/{id}/export`, `/containers/{id}/archive`, `/images/get`,
-//! `/images/{name}/get`) and except any upgrade (attach, exec, BuildKit sessions). Anything the
-//! policy does not recognise as allowed is denied.
+//! `full` allows everything. `read-only` allows only the engine routes listed in [`read_only`]
+//! (ping, version, info, events, disk usage, and list/inspect/logs-style reads of containers,
+//! images, networks, volumes and swarm nodes, services and tasks), judged by the route the engine
+//! would dispatch the request to ([`routes::dispatch`], a copy of moby's route table), and never a
+//! request that asks to switch protocols. Anything the policy does not recognise as allowed is
+//! denied, including every path the engine would answer 404.
 
 pub mod path;
+pub mod read_only;
+pub mod routes;
 
 use http::Method;
 
@@ -66,7 +70,7 @@ impl Policy {
         match self.access_for(id) {
             None => Decision::UnknownClient,
             Some(Access::Full) => Decision::Allow(Access::Full),
-            Some(Access::ReadOnly) if read_only_allows(req) => Decision::Allow(Access::ReadOnly),
+            Some(Access::ReadOnly) if read_only::allows(req) => Decision::Allow(Access::ReadOnly),
             Some(Access::ReadOnly) => Decision::Forbidden(Access::ReadOnly),
         }
     }
@@ -87,25 +91,6 @@ fn matches(m: &Matcher, id: &ClientIdentity) -> bool {
         && any(&m.uri, &id.uris)
         && any(&m.email, &id.emails)
         && m.fingerprint.as_ref().is_none_or(|f| *f == id.fingerprint)
-}
-
-fn read_only_allows(req: &RequestView<'_>) -> bool {
-    if req.upgrade || !(req.method == Method::GET || req.method == Method::HEAD) {
-        return false;
-    }
-    !copies_data_out(path::strip_version(req.path))
-}
-
-/// Endpoints that hand out a container's filesystem or an image's layers.
-fn copies_data_out(route: &str) -> bool {
-    // Container names in moby's routes are `{name:.*}`, so match on the last segment only.
-    if let Some(rest) = route.strip_prefix("/containers/") {
-        return rest.ends_with("/export") || rest.ends_with("/archive");
-    }
-    if let Some(rest) = route.strip_prefix("/images/") {
-        return rest == "get" || rest.ends_with("/get");
-    }
-    false
 }
 
 #[cfg(test)]
