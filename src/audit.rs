@@ -1,16 +1,24 @@
-//! The audit trail: one event per request on the `dockgate::audit` target, with stable fields.
+//! The audit trail: events on the `dockgate::audit` target with stable fields, written whatever
+//! `log.level` or `RUST_LOG` say (see `telemetry.rs`: the target has a layer of its own).
 //!
-//! Fields: `client_cn`, `fingerprint`, `peer`, `method`, `path` (no query string), `status`,
-//! `bytes_in`, `bytes_out`, `duration_ms`, `upgraded`, `decision`, `access`, and `outcome`
-//! (`complete`, or `aborted` when the exchange ended early). Headers and bodies are never logged:
-//! `X-Registry-Auth` and `X-Registry-Config` carry registry passwords.
+//! Every exchange writes an `end` event when it is over (the response body is finished or
+//! dropped, or the spliced stream closes), so bytes and duration are final. Exchanges that can
+//! last for hours also write a `start` event the moment they begin: upgraded (hijacked) streams
+//! at the engine's `101`, and streamed responses (those without a `Content-Length`: `logs -f`,
+//! `events`, pull progress) when the engine's response head arrives. So an `exec -it` session is
+//! on record while it runs, and after a crash. A connection closed by the gateway because its
+//! client lost its access (reload, revocation, expiry) writes a `cut` event naming the reason.
 //!
-//! The event is written when the exchange ends (the response body is finished or dropped, or the
-//! spliced stream closes), so bytes and duration are final.
+//! Fields: `event` (`start`, `end`, `cut`), `client_cn`, `fingerprint`, `peer`, `method`,
+//! `path` (percent-decoded, as the engine routes it), `raw_path` (as sent, only when it differs),
+//! `query` (as sent, with credentials redacted; empty when none), `status`, `bytes_in`,
+//! `bytes_out`, `duration_ms`, `upgraded`, `decision`, `access`, `outcome` (`complete`,
+//! `aborted`, or `cut`) and `reason` (why a stream was cut; empty otherwise). Headers and bodies
+//! are never logged: `X-Registry-Auth` and `X-Registry-Config` carry registry passwords.
 
 use std::net::SocketAddr;
 use std::sync::atomic::{AtomicBool, AtomicU16, AtomicU64, Ordering};
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
 use std::time::Instant;
 
 use crate::config::Access;
@@ -45,6 +53,8 @@ pub struct Counters {
     status: AtomicU16,
     upgraded: AtomicBool,
     complete: AtomicBool,
+    /// Set when the gateway cut the exchange because the client lost its access.
+    cut: OnceLock<&'static str>,
 }
 
 impl Counters {
@@ -57,16 +67,50 @@ impl Counters {
     pub fn set_complete(&self) {
         self.complete.store(true, Ordering::Relaxed);
     }
+    /// Records that the gateway cut this exchange, and why (a stable reason code).
+    pub fn set_cut(&self, reason: &'static str) {
+        let _ = self.cut.set(reason);
+    }
 }
 
-/// One request's audit record; the event is emitted when the last holder drops it.
-#[derive(Debug)]
-pub struct AuditRecord {
-    pub client_cn: String,
+/// Who sent the request: the fields every audit event of a connection shares.
+#[derive(Debug, Clone)]
+pub struct Client {
+    pub cn: String,
     pub fingerprint: String,
     pub peer: SocketAddr,
+}
+
+/// What was asked, as the audit log records it.
+#[derive(Debug, Clone)]
+pub struct Target {
     pub method: String,
+    /// Percent-decoded (the raw path when it cannot be decoded).
     pub path: String,
+    /// The path as sent, when it differs from `path`.
+    pub raw_path: Option<String>,
+    /// The query as sent, credentials redacted (see [`redact_query`]).
+    pub query: String,
+}
+
+impl Target {
+    /// The target of a request whose path decoded to `decoded` (`None`: it did not decode).
+    pub fn new(method: &str, raw_path: &str, decoded: Option<&str>, query: Option<&str>) -> Target {
+        let path = decoded.unwrap_or(raw_path).to_string();
+        Target {
+            method: method.to_string(),
+            raw_path: (path != raw_path).then(|| raw_path.to_string()),
+            path,
+            query: query.map(redact_query).unwrap_or_default(),
+        }
+    }
+}
+
+/// One request's audit record; the `end` event is written when the last holder drops it.
+#[derive(Debug)]
+pub struct AuditRecord {
+    pub client: Arc<Client>,
+    pub target: Target,
     pub decision: AuditDecision,
     pub access: Option<Access>,
     pub counters: Arc<Counters>,
@@ -74,41 +118,48 @@ pub struct AuditRecord {
 }
 
 impl AuditRecord {
-    #[allow(clippy::too_many_arguments)]
     pub fn new(
-        client_cn: &str,
-        fingerprint: &str,
-        peer: SocketAddr,
-        method: &str,
-        path: &str,
+        client: Arc<Client>,
+        target: Target,
         decision: AuditDecision,
         access: Option<Access>,
         start: Instant,
     ) -> AuditRecord {
         AuditRecord {
-            client_cn: client_cn.to_string(),
-            fingerprint: fingerprint.to_string(),
-            peer,
-            method: method.to_string(),
-            path: path.to_string(),
+            client,
+            target,
             decision,
             access,
             counters: Arc::new(Counters::default()),
             start,
         }
     }
-}
 
-impl Drop for AuditRecord {
-    fn drop(&mut self) {
+    /// Writes the `start` event of a stream or an upgrade.
+    pub fn start(&self) {
+        self.emit("start");
+    }
+
+    fn emit(&self, event: &'static str) {
         let c = &self.counters;
+        let cut = c.cut.get().copied();
+        let outcome = match (cut, c.complete.load(Ordering::Relaxed)) {
+            _ if event == "start" => "",
+            (Some(_), _) => "cut",
+            (None, true) => "complete",
+            (None, false) => "aborted",
+        };
+        let t = &self.target;
         tracing::info!(
             target: TARGET,
-            client_cn = %self.client_cn,
-            fingerprint = %self.fingerprint,
-            peer = %self.peer,
-            method = %self.method,
-            path = %self.path,
+            event,
+            client_cn = %self.client.cn,
+            fingerprint = %self.client.fingerprint,
+            peer = %self.client.peer,
+            method = %t.method,
+            path = %t.path,
+            raw_path = t.raw_path.as_deref(),
+            query = %t.query,
             status = c.status.load(Ordering::Relaxed),
             bytes_in = c.bytes_in.load(Ordering::Relaxed),
             bytes_out = c.bytes_out.load(Ordering::Relaxed),
@@ -116,8 +167,150 @@ impl Drop for AuditRecord {
             upgraded = c.upgraded.load(Ordering::Relaxed),
             decision = self.decision.as_str(),
             access = self.access.map(Access::as_str).unwrap_or("none"),
-            outcome = if c.complete.load(Ordering::Relaxed) { "complete" } else { "aborted" },
+            outcome,
+            reason = cut.unwrap_or(""),
             "request"
         );
+    }
+}
+
+impl Drop for AuditRecord {
+    fn drop(&mut self) {
+        self.emit("end");
+    }
+}
+
+/// Writes the `cut` event of a connection the gateway closed because its client lost access.
+pub fn connection_cut(client: &Client, reason: &'static str, detail: &str) {
+    tracing::warn!(
+        target: TARGET,
+        event = "cut",
+        client_cn = %client.cn,
+        fingerprint = %client.fingerprint,
+        peer = %client.peer,
+        reason,
+        detail,
+        "connection closed: the client no longer has access"
+    );
+}
+
+/// Query parameters whose whole value is withheld from the log.
+///
+/// No Engine API query parameter is meant to carry a credential (registry credentials travel in
+/// the `X-Registry-Auth` header), but two kinds of value do in practice: `buildargs` (a JSON map
+/// of build arguments, where people pass tokens despite Docker's advice to use build secrets)
+/// and URLs with a `user:password@` part (`remote=` of `/build` and `/plugins/pull`, `fromSrc=`
+/// of `/images/create`). The first is always withheld; any value holding a URL with userinfo is
+/// withheld too.
+const SECRET_PARAMS: [&str; 1] = ["buildargs"];
+
+/// What replaces a withheld value.
+pub const REDACTED: &str = "REDACTED";
+
+/// The query string as sent, with the values that may carry credentials replaced by
+/// [`REDACTED`]. Everything else stays byte for byte (still percent-encoded, so no control
+/// character can reach the log).
+pub fn redact_query(query: &str) -> String {
+    query
+        .split('&')
+        .map(|pair| {
+            let (key, value) = match pair.split_once('=') {
+                Some((k, v)) => (k, Some(v)),
+                None => (pair, None),
+            };
+            match value {
+                Some(v) if is_secret(key, v) => format!("{key}={REDACTED}"),
+                _ => pair.to_string(),
+            }
+        })
+        .collect::<Vec<_>>()
+        .join("&")
+}
+
+fn is_secret(key: &str, value: &str) -> bool {
+    let key = percent_decode(key);
+    if SECRET_PARAMS.iter().any(|s| key == *s) {
+        return true;
+    }
+    has_userinfo(&percent_decode(value))
+}
+
+/// Whether `value` holds `scheme://user[:password]@host...` anywhere.
+fn has_userinfo(value: &str) -> bool {
+    value.match_indices("://").any(|(i, _)| {
+        let authority = &value[i + 3..];
+        let end = authority
+            .find(|c| matches!(c, '/' | '?' | '#'))
+            .unwrap_or(authority.len());
+        authority[..end].contains('@')
+    })
+}
+
+/// Percent-decodes `s` (and `+` as a space, as Go's query parser does), lossily.
+fn percent_decode(s: &str) -> String {
+    let bytes = s.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        match bytes[i] {
+            b'%' if i + 2 < bytes.len() => {
+                let hex = std::str::from_utf8(&bytes[i + 1..i + 3]).ok();
+                match hex.and_then(|h| u8::from_str_radix(h, 16).ok()) {
+                    Some(b) => {
+                        out.push(b);
+                        i += 3;
+                        continue;
+                    }
+                    None => out.push(b'%'),
+                }
+            }
+            b'+' => out.push(b' '),
+            b => out.push(b),
+        }
+        i += 1;
+    }
+    String::from_utf8_lossy(&out).into_owned()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::redact_query;
+
+    #[test]
+    fn plain_queries_pass_byte_for_byte() {
+        let q = "fromImage=busybox&tag=latest&filters=%7B%22a%22%3A%7B%22b%22%3Atrue%7D%7D";
+        assert_eq!(redact_query(q), q);
+        assert_eq!(redact_query("stream&x="), "stream&x=");
+    }
+
+    #[test]
+    fn build_args_are_withheld() {
+        assert_eq!(
+            redact_query("t=app&buildargs=%7B%22TOKEN%22%3A%22s3cret%22%7D&q=1"),
+            "t=app&buildargs=REDACTED&q=1"
+        );
+        assert_eq!(redact_query("build%61rgs=x"), "build%61rgs=REDACTED");
+    }
+
+    #[test]
+    fn urls_with_userinfo_are_withheld() {
+        assert_eq!(
+            redact_query("remote=https%3A%2F%2Fbob%3Atoken%40git.example.com%2Fr.git&t=x"),
+            "remote=REDACTED&t=x"
+        );
+        assert_eq!(
+            redact_query("fromSrc=http://u:p@example.com/x.tar"),
+            "fromSrc=REDACTED"
+        );
+        // A URL without userinfo, and an @ outside the authority, stay.
+        let q = "remote=https%3A%2F%2Fgit.example.com%2Fr.git%3Fa%40b";
+        assert_eq!(redact_query(q), q);
+    }
+
+    #[test]
+    fn truncated_escapes_do_not_panic() {
+        assert_eq!(redact_query("a=%"), "a=%");
+        assert_eq!(redact_query("a=%4"), "a=%4");
+        assert_eq!(redact_query("%=%zz"), "%=%zz");
     }
 }

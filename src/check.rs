@@ -103,6 +103,7 @@ pub async fn run(config: &Config, engine_optional: bool) -> Vec<Line> {
         "{} [[allow]] rule(s) loaded",
         config.allow.len()
     )));
+    out.push(open_files(&config.limits));
     match ping(
         &config.upstream.socket,
         config.limits.upstream_connect_timeout,
@@ -121,6 +122,23 @@ pub async fn run(config: &Config, engine_optional: bool) -> Vec<Line> {
         Err(e) => out.push(Line::Fail(error_chain(&e))),
     }
     out
+}
+
+/// The open-file limit `serve` would get (it raises the soft limit up to the hard one) against
+/// what the connection limits need.
+fn open_files(limits: &crate::config::Limits) -> Line {
+    let b = crate::fdlimit::budget(limits, true);
+    if b.lowered(limits) {
+        Line::Warn(format!(
+            "open-file limit {} (hard {}) is below the {} that limits.max_connections = {} and limits.max_handshakes = {} need: serve will handle {} connections at once; set LimitNOFILE={} in the unit (or ulimit -n), or lower limits.max_connections",
+            b.soft, b.hard, b.needed, limits.max_connections, limits.max_handshakes, b.max_connections, b.needed
+        ))
+    } else {
+        Line::Ok(format!(
+            "open-file limit {} fits limits.max_connections = {} (needs {})",
+            b.soft, limits.max_connections, b.needed
+        ))
+    }
 }
 
 fn server_cert_expiry(path: &Path) -> Option<Line> {
@@ -157,7 +175,7 @@ fn crl_lines(revocations: &crate::tls::Revocations) -> Vec<Line> {
                 Some(n) if n <= now => Line::Fail(format!(
                     "revocation list {path} expired on {n}: every client it covers is refused; renew it (dockgate certs crl)"
                 )),
-                Some(n) if n - now <= crate::EXPIRY_WARNING => Line::Warn(format!(
+                Some(n) if n - now <= crate::tls::EXPIRY_WARNING => Line::Warn(format!(
                     "revocation list {path} expires on {n}: renew it (dockgate certs crl)"
                 )),
                 Some(n) => Line::Ok(format!("revocation list {path} valid until {n}")),

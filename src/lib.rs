@@ -1,15 +1,18 @@
 //! dockgate: a mutual-TLS gateway that puts the Docker Engine API on the network safely.
 //!
 //! The data path, one module per box:
-//! - [`listener`]: bind or adopt (systemd) TCP sockets; accept loop with a connection cap.
-//! - [`server`]: per connection: TLS handshake with a timeout, client identity from the verified
-//!   leaf, HTTP/1.1 with upgrades and request-head limits, graceful drain.
-//! - [`proxy`]: per request: canonical path, policy decision, forward to the engine's unix socket,
-//!   stream both ways, or splice a hijacked (`101`) connection with half-close.
+//! - [`listener`]: bind or adopt (systemd) TCP sockets; the accept loop.
+//! - [`admission`]: the budget of connections still in the handshake, apart from verified ones.
+//! - [`server`]: per connection: TLS handshake with timeouts, client identity from the verified
+//!   leaf, per-identity and total connection caps, HTTP/1.1 with upgrades and request-head
+//!   limits, graceful drain, and the cut when the client loses its access.
+//! - [`proxy`]: per request: the client's chain checked again, canonical path, policy decision,
+//!   forward to the engine's unix socket, stream both ways, or splice a hijacked (`101`)
+//!   connection with half-close; the registry of open sessions that a reload re-checks.
 //! - [`policy`]: pure `decide(identity, request)`, compiled once from `[[allow]]`.
 //! - [`audit`]: one audit event per request on its own tracing target.
 //!
-//! Beside it: [`config`] (load → validate → typed `Config`), [`tls`] (server config, client
+//! Beside it: [`fdlimit`] (the open-file limit against the connection limits), [`config`] (load → validate → typed `Config`), [`tls`] (server config, client
 //! verifier, identity, CRLs), [`service`] (the process lifecycle: systemd sockets, readiness,
 //! signals, reload), [`watch`] (reload when certificate files change), [`shutdown`] (connection
 //! tracking and drain), [`notify`] (sd_notify), [`telemetry`] (tracing setup), [`check`]
@@ -18,14 +21,17 @@
 //!
 //! A [`Gateway`] holds the running state behind an atomic pointer: a reload builds the whole
 //! state anew from a fresh `Config`, and swaps it in only if every part built. New handshakes and
-//! new requests (also on connections already open) use the new state.
+//! new requests (also on connections already open) use the new state, and every open connection
+//! is checked against it at once: those whose client lost its access are cut, streams included.
 
+pub mod admission;
 pub mod audit;
 pub mod certs;
 pub mod check;
 pub mod cli;
 pub mod config;
 pub mod doctor;
+pub mod fdlimit;
 pub mod listener;
 pub mod notify;
 pub mod policy;
@@ -39,7 +45,9 @@ pub mod tls;
 pub mod watch;
 
 use std::future::Future;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
+use std::time::SystemTime;
 
 use arc_swap::ArcSwap;
 use tokio::net::TcpListener;
@@ -49,9 +57,11 @@ use tokio_rustls::TlsAcceptor;
 
 use config::Config;
 use policy::Policy;
-use proxy::{Proxy, Upstream};
+use admission::Handshakes;
+use proxy::{Proxy, Sessions, Upstream};
 use server::{Shared, State};
 use shutdown::{DrainOutcome, DrainSignal, Phase, Tracker};
+use tls::Expiry;
 
 /// Why the gateway could not be built from a configuration.
 #[derive(Debug, thiserror::Error)]
@@ -87,7 +97,18 @@ pub fn build(config: &Config) -> Result<State, BuildError> {
             });
         }
     }
+    static GENERATION: AtomicU64 = AtomicU64::new(0);
+    let crls_valid_until = tls
+        .revocations
+        .crls()
+        .iter()
+        .filter_map(|c| c.next_update)
+        .map(SystemTime::from)
+        .min();
     let proxy = Proxy {
+        verifier: tls.verifier.clone(),
+        crls_valid_until,
+        generation: GENERATION.fetch_add(1, Ordering::Relaxed),
         revocations: tls.revocations.clone(),
         policy: Policy::compile(&config.allow),
         upstream: Upstream::new(
@@ -110,23 +131,11 @@ pub fn build(config: &Config) -> Result<State, BuildError> {
     })
 }
 
-/// Warn this long before a server certificate or CRL runs out.
-pub const EXPIRY_WARNING: time::Duration = time::Duration::days(7);
-
-/// Something that stops working at a known time.
-#[derive(Debug, Clone)]
-pub struct Expiry {
-    pub what: &'static str,
-    pub path: std::path::PathBuf,
-    pub at: time::OffsetDateTime,
-}
-
 /// The running gateway: its reloadable state, its open connections, its phase.
 pub struct Gateway {
     shared: Arc<Shared>,
     tracker: Tracker,
     phase: tokio::sync::watch::Sender<Phase>,
-    permits: Arc<Semaphore>,
     /// Settings that only a restart changes, to warn when a reload asks for another value.
     fixed: Config,
 }
@@ -135,14 +144,30 @@ impl Gateway {
     pub fn new(config: &Config) -> Result<Gateway, BuildError> {
         let state = build(config)?;
         let (phase, drain) = DrainSignal::channel();
+        let budget = fdlimit::budget(&config.limits, true);
+        if budget.lowered(&config.limits) {
+            tracing::warn!(
+                open_file_limit = budget.soft,
+                needed = budget.needed,
+                max_connections = budget.max_connections,
+                max_handshakes = budget.max_handshakes,
+                "the open-file limit is too low for limits.max_connections and limits.max_handshakes; \
+                 serving fewer connections at once (the others wait); set LimitNOFILE={} in the unit \
+                 (or ulimit -n) or lower limits.max_connections",
+                budget.needed
+            );
+        }
         Ok(Gateway {
             shared: Arc::new(Shared {
                 state: ArcSwap::from_pointee(state),
                 drain,
+                handshakes: Handshakes::new(budget.max_handshakes),
+                permits: Arc::new(Semaphore::new(budget.max_connections)),
+                waiting: Arc::new(Semaphore::new(budget.max_handshakes)),
+                sessions: Arc::new(Sessions::default()),
             }),
             tracker: Tracker::default(),
             phase,
-            permits: Arc::new(Semaphore::new(config.limits.max_connections)),
             fixed: config.clone(),
         })
     }
@@ -150,8 +175,15 @@ impl Gateway {
     /// Builds everything anew from `config` and swaps it in; on error the running state stays.
     /// Returns the settings that changed but only take effect on restart.
     pub fn reload(&self, config: &Config) -> Result<Vec<&'static str>, BuildError> {
-        let state = build(config)?;
-        self.shared.state.store(Arc::new(state));
+        let state = Arc::new(build(config)?);
+        self.shared.state.store(state.clone());
+        let cut = self.shared.sessions.recheck(&state.proxy);
+        if cut > 0 {
+            tracing::warn!(
+                connections = cut,
+                "reload: closed the open connections whose clients no longer have access"
+            );
+        }
         let f = &self.fixed;
         let mut restart = Vec::new();
         if f.listen != config.listen {
@@ -159,6 +191,9 @@ impl Gateway {
         }
         if f.limits.max_connections != config.limits.max_connections {
             restart.push("limits.max_connections");
+        }
+        if f.limits.max_handshakes != config.limits.max_handshakes {
+            restart.push("limits.max_handshakes");
         }
         if f.log.format != config.log.format || f.log.level != config.log.level {
             restart.push("log");
@@ -176,14 +211,9 @@ impl Gateway {
             }
             let shared = self.shared.clone();
             let tracker = self.tracker.clone();
-            accept_loops.spawn(listener::accept_loop(
-                listener,
-                self.permits.clone(),
-                move |stream, peer, permit| {
-                    let slot = shutdown::ConnectionSlot::new(permit, tracker.guard());
-                    tokio::spawn(server::serve(shared.clone(), stream, peer, slot));
-                },
-            ));
+            accept_loops.spawn(listener::accept_loop(listener, move |stream, peer| {
+                tokio::spawn(server::serve(shared.clone(), stream, peer, tracker.guard()));
+            }));
         }
         stop.await;
         accept_loops.shutdown().await;
@@ -199,7 +229,7 @@ impl Gateway {
         outcome
     }
 
-    /// Logs, loudly, what has run out or will within [`EXPIRY_WARNING`]: an expired CRL refuses
+    /// Logs, loudly, what has run out or will within [`tls::EXPIRY_WARNING`]: an expired CRL refuses
     /// every client it covers, an expired server certificate every client.
     pub fn log_expiry(&self) {
         let now = time::OffsetDateTime::now_utc();
@@ -215,7 +245,7 @@ impl Gateway {
                     at = %fmt(e.at),
                     "EXPIRED: clients are being refused until it is renewed"
                 );
-            } else if e.at - now <= EXPIRY_WARNING {
+            } else if e.at - now <= tls::EXPIRY_WARNING {
                 tracing::warn!(
                     what = e.what,
                     path = %e.path.display(),

@@ -4,18 +4,18 @@
 //! `LISTEN_PID`, `LISTEN_FDNAMES`, see sd_listen_fds(3)); otherwise dockgate binds
 //! `listen.addresses` itself.
 //!
-//! At most `limits.max_connections` connections are open at once: the loop takes a permit before
-//! it accepts, so past the limit new connections wait in the kernel's backlog (and are refused by
-//! the kernel once that is full) instead of being accepted without bound. Accept errors such as
-//! running out of file descriptors back off briefly instead of spinning.
+//! The loop accepts at once and hands each socket to the server, which bounds what it keeps:
+//! pending handshakes have their own budget (`limits.max_handshakes`, oldest dropped first, see
+//! `admission.rs`), verified connections theirs (`limits.max_connections`, waiting for a slot).
+//! A loop that stopped accepting at a limit would let idle sockets in the kernel's backlog lock
+//! verified clients out. Accept errors such as running out of file descriptors back off briefly
+//! instead of spinning.
 
 use std::net::SocketAddr;
-use std::sync::Arc;
 use std::time::Duration;
 
 use socket2::{Domain, Protocol, Socket, Type};
 use tokio::net::{TcpListener, TcpStream};
-use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 
 #[derive(Debug, thiserror::Error)]
 #[error("cannot listen on {addr} (listen.addresses)")]
@@ -100,19 +100,15 @@ fn bind_one(addr: SocketAddr) -> std::io::Result<TcpListener> {
     TcpListener::from_std(socket.into())
 }
 
-/// Accepts connections for ever, handing each to `on_conn` with its connection permit.
-pub async fn accept_loop<F>(listener: TcpListener, permits: Arc<Semaphore>, on_conn: F)
+/// Accepts connections for ever, handing each to `on_conn`.
+pub async fn accept_loop<F>(listener: TcpListener, on_conn: F)
 where
-    F: Fn(TcpStream, SocketAddr, OwnedSemaphorePermit),
+    F: Fn(TcpStream, SocketAddr),
 {
     loop {
-        let Ok(permit) = permits.clone().acquire_owned().await else {
-            return;
-        };
         match listener.accept().await {
-            Ok((stream, peer)) => on_conn(stream, peer, permit),
+            Ok((stream, peer)) => on_conn(stream, peer),
             Err(e) => {
-                drop(permit);
                 if is_resource_exhaustion(&e) {
                     tracing::warn!(error = %e, "accept failed; backing off");
                     tokio::time::sleep(Duration::from_millis(100)).await;

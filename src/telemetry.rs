@@ -1,26 +1,58 @@
-//! Logging setup: text or one JSON object per line on stderr (the journal picks it up);
-//! `RUST_LOG` overrides `log.level`.
+//! Logging setup: text or one JSON object per line on stderr (the journal picks it up).
+//!
+//! Two layers share the output. The audit layer writes every event of the `dockgate::audit`
+//! target and nothing else, whatever `log.level` or `RUST_LOG` say: an audit trail that a log
+//! level can switch off is no audit trail. The other layer writes everything else, filtered by
+//! `log.level`, which `RUST_LOG` overrides.
 
 use std::io::IsTerminal;
 
-use tracing_subscriber::EnvFilter;
+use tracing::level_filters::LevelFilter;
+use tracing::Subscriber;
+use tracing_subscriber::filter::{filter_fn, FilterExt, Targets};
+use tracing_subscriber::layer::SubscriberExt;
+use tracing_subscriber::registry::LookupSpan;
+use tracing_subscriber::util::SubscriberInitExt;
+use tracing_subscriber::{EnvFilter, Layer};
 
+use crate::audit;
 use crate::config::LogFormat;
 
 /// Installs the global subscriber. Calling it twice keeps the first one.
 pub fn init(format: LogFormat, level: &str) {
     let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new(level));
-    let builder = tracing_subscriber::fmt()
-        .with_env_filter(filter)
-        .with_writer(std::io::stderr)
-        .with_ansi(std::io::stderr().is_terminal());
+    let general = filter.and(filter_fn(|meta| meta.target() != audit::TARGET));
+    let trail = || Targets::new().with_target(audit::TARGET, LevelFilter::TRACE);
+    let ansi = std::io::stderr().is_terminal();
     let _ = match format {
-        LogFormat::Text => builder.try_init(),
-        LogFormat::Json => builder
-            .json()
-            .flatten_event(true)
-            .with_current_span(false)
-            .with_span_list(false)
+        LogFormat::Text => tracing_subscriber::registry()
+            .with(text(ansi).with_filter(general))
+            .with(text(ansi).with_filter(trail()))
+            .try_init(),
+        LogFormat::Json => tracing_subscriber::registry()
+            .with(json().with_filter(general))
+            .with(json().with_filter(trail()))
             .try_init(),
     };
+}
+
+fn text<S>(ansi: bool) -> impl Layer<S>
+where
+    S: Subscriber + for<'a> LookupSpan<'a>,
+{
+    tracing_subscriber::fmt::layer()
+        .with_writer(std::io::stderr)
+        .with_ansi(ansi)
+}
+
+fn json<S>() -> impl Layer<S>
+where
+    S: Subscriber + for<'a> LookupSpan<'a>,
+{
+    tracing_subscriber::fmt::layer()
+        .with_writer(std::io::stderr)
+        .json()
+        .flatten_event(true)
+        .with_current_span(false)
+        .with_span_list(false)
 }

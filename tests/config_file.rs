@@ -15,6 +15,9 @@ fn shipped_example_parses() {
     assert_eq!(c.limits.max_header_bytes, 131072);
     assert_eq!(c.limits.max_connections, 4096);
     assert_eq!(c.limits.handshake_timeout.as_secs(), 10);
+    assert_eq!(c.limits.first_byte_timeout.as_secs(), 3);
+    assert_eq!(c.limits.max_handshakes, 256);
+    assert_eq!(c.limits.max_connections_per_identity, 512);
     assert_eq!(c.allow.len(), 2);
     assert_eq!(c.allow[0].access, Access::Full);
     assert_eq!(c.allow[1].access, Access::ReadOnly);
@@ -35,6 +38,40 @@ fn minimal_config_gets_defaults_and_relative_paths() {
     assert_eq!(c.tls.key, Path::new("/etc/dockgate/k.pem"));
     assert_eq!(c.listen.len(), 1);
     assert_eq!(c.limits.header_timeout.as_secs(), 30);
+    assert_eq!(c.limits.first_byte_timeout.as_secs(), 3);
+    assert_eq!(c.limits.max_handshakes, 256);
+    assert_eq!(c.limits.max_connections_per_identity, 512);
+}
+
+#[test]
+fn connection_budgets_follow_max_connections_and_handshake_timeout() {
+    let per_identity = |total: usize| {
+        load(&format!(
+            "{BASE}{ALLOW}[limits]\nmax_connections = {total}\n"
+        ))
+        .expect("valid")
+        .limits
+        .max_connections_per_identity
+    };
+    assert_eq!(per_identity(1024), 128, "an eighth");
+    assert_eq!(per_identity(100), 64, "at least 64");
+    assert_eq!(per_identity(3), 3, "all of them when fewer");
+    let c = load(&format!(
+        "{BASE}{ALLOW}[limits]\nhandshake_timeout = \"1s\"\n"
+    ))
+    .expect("valid");
+    assert_eq!(
+        c.limits.first_byte_timeout.as_secs(),
+        1,
+        "never past the handshake"
+    );
+    let c = load(&format!(
+        "{BASE}{ALLOW}[limits]\nmax_connections = 10\nmax_connections_per_identity = 10\nmax_handshakes = 65536\nfirst_byte_timeout = \"10s\"\n"
+    ))
+    .expect("valid");
+    assert_eq!(c.limits.max_connections_per_identity, 10);
+    assert_eq!(c.limits.max_handshakes, 65536);
+    assert_eq!(c.limits.first_byte_timeout.as_secs(), 10);
 }
 
 #[test]
@@ -56,6 +93,38 @@ fn mistakes_name_the_file_and_the_key() {
         (
             &format!("{BASE}{ALLOW}[limits]\nmax_header_bytes = 100\n"),
             "limits.max_header_bytes",
+        ),
+        (
+            &format!("{BASE}{ALLOW}[limits]\nmax_handshakes = 0\n"),
+            "limits.max_handshakes",
+        ),
+        (
+            &format!("{BASE}{ALLOW}[limits]\nmax_handshakes = 65537\n"),
+            "limits.max_handshakes",
+        ),
+        (
+            &format!("{BASE}{ALLOW}[limits]\nmax_connections_per_identity = 0\n"),
+            "limits.max_connections_per_identity",
+        ),
+        (
+            &format!(
+                "{BASE}{ALLOW}[limits]\nmax_connections = 10\nmax_connections_per_identity = 11\n"
+            ),
+            "limits.max_connections_per_identity",
+        ),
+        (
+            &format!("{BASE}{ALLOW}[limits]\nfirst_byte_timeout = \"11s\"\n"),
+            "limits.first_byte_timeout",
+        ),
+        (
+            &format!(
+                "{BASE}{ALLOW}[limits]\nhandshake_timeout = \"1s\"\nfirst_byte_timeout = \"2s\"\n"
+            ),
+            "limits.first_byte_timeout",
+        ),
+        (
+            &format!("{BASE}{ALLOW}[limits]\nfirst_byte_timeout = \"0s\"\n"),
+            "limits.first_byte_timeout",
         ),
         (
             &format!("{BASE}{ALLOW}[listen]\naddresses = [\"localhost\"]\n"),

@@ -1,6 +1,6 @@
 //! SIGHUP reloads the CA bundle too: after the bundle is replaced, new handshakes from clients of
-//! the old CA are refused and clients of the new CA are accepted, while a connection opened
-//! before the reload keeps running.
+//! the old CA are refused and clients of the new CA are accepted, and a keep-alive connection of
+//! the old CA opened before the reload is closed, with an audit `cut` event saying why.
 
 mod common;
 
@@ -72,9 +72,16 @@ async fn replaced_ca_bundle_applies_to_new_handshakes() {
         "a client of the new CA was refused"
     );
     assert!(
-        ping_ok(&mut open, false).await,
-        "the connection opened before the reload was dropped"
+        !ping_ok(&mut open, false).await,
+        "a connection of the removed CA was still served after the reload"
     );
+    let cut = gw
+        .wait_log(Duration::from_secs(10), |v| {
+            v["target"] == "dockgate::audit" && v["event"] == "cut"
+        })
+        .expect("an audit cut event");
+    assert_eq!(cut["reason"], "certificate_not_trusted");
+    assert_eq!(cut["client_cn"], "old");
     gw.signal("TERM");
     drop(open);
     assert!(tokio::task::block_in_place(|| gw.wait_exit(Duration::from_secs(40))).is_some());

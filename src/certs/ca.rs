@@ -1,5 +1,10 @@
 //! The CA itself: creating it, loading it back from `ca.pem` and `ca-key.pem`, and signing
 //! server certificates (EKU serverAuth), client certificates (EKU clientAuth) and CRLs.
+//!
+//! Every CA gets a name of its own, `O=dockgate, CN=dockgate CA 3f9a61c2` (32 random bits):
+//! during a CA rotation both CAs sit in one bundle with both CRLs, and verifiers (rustls-webpki,
+//! OpenSSL) pick a CRL by its issuer's name. Certificates carry an authorityKeyIdentifier and
+//! CRLs one too, so even CAs that share a name (made before) can be told apart.
 
 use std::net::IpAddr;
 use std::path::{Path, PathBuf};
@@ -33,7 +38,7 @@ pub enum CaError {
     Sign(#[from] rcgen::Error),
     #[error(transparent)]
     Key(#[from] KeyError),
-    #[error("cannot draw a random serial number")]
+    #[error("cannot draw random bits for a serial number or a CA name")]
     Random,
     #[error("`{0}` is not a usable DNS name")]
     BadName(String),
@@ -65,6 +70,16 @@ pub enum Role<'a> {
 pub struct Ca {
     issuer: Issuer<'static, KeyPair>,
     pub cert_pem: String,
+}
+
+/// The CN of a new CA: `dockgate CA` and eight random hex digits.
+fn ca_name() -> Result<String, CaError> {
+    let mut bytes = [0u8; 4];
+    SystemRandom::new()
+        .fill(&mut bytes)
+        .map_err(|_| CaError::Random)?;
+    let suffix: String = bytes.iter().map(|b| format!("{b:02x}")).collect();
+    Ok(format!("dockgate CA {suffix}"))
 }
 
 fn serial() -> Result<(SerialNumber, String), CaError> {
@@ -125,7 +140,8 @@ impl Ca {
     /// A new self-signed CA.
     pub fn generate(key_type: KeyType, days: i64) -> Result<(Ca, Made), CaError> {
         let key = keys::generate(key_type)?;
-        let (mut p, serial) = params("dockgate CA", days)?;
+        let name = ca_name()?;
+        let (mut p, serial) = params(&name, days)?;
         p.is_ca = IsCa::Ca(BasicConstraints::Constrained(0));
         p.key_usages = vec![
             KeyUsagePurpose::KeyCertSign,
@@ -141,7 +157,7 @@ impl Ca {
                 cert.der(),
                 serial,
                 Kind::Ca,
-                "dockgate CA",
+                &name,
                 key_type,
                 "ca.pem",
             )?,
@@ -258,5 +274,80 @@ impl Ca {
         };
         let crl = params.signed_by(&self.issuer)?;
         Ok((crl.pem()?, next_update))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{Ca, Role};
+    use crate::certs::KeyType;
+    use x509_parser::prelude::{FromDer, ParsedExtension, X509Certificate, X509Extension};
+
+    fn der(pem: &str) -> Vec<u8> {
+        x509_parser::pem::parse_x509_pem(pem.as_bytes())
+            .expect("pem")
+            .1
+            .contents
+    }
+
+    fn key_id(exts: &[X509Extension<'_>], authority: bool) -> Option<Vec<u8>> {
+        exts.iter().find_map(|e| match e.parsed_extension() {
+            ParsedExtension::AuthorityKeyIdentifier(a) if authority => {
+                a.key_identifier.as_ref().map(|k| k.0.to_vec())
+            }
+            ParsedExtension::SubjectKeyIdentifier(k) if !authority => Some(k.0.to_vec()),
+            _ => None,
+        })
+    }
+
+    /// Two CAs never share a subject, and the bookkeeping names each by its CN.
+    #[test]
+    fn every_ca_has_a_name_of_its_own() {
+        let (one, made_one) = Ca::generate(KeyType::EcdsaP256, 10).expect("ca");
+        let (two, made_two) = Ca::generate(KeyType::EcdsaP256, 10).expect("ca");
+        let subject = |ca: &Ca| {
+            let der = der(&ca.cert_pem);
+            let (_, c) = X509Certificate::from_der(&der).expect("x509");
+            c.subject().to_string()
+        };
+        assert_ne!(subject(&one), subject(&two));
+        for (ca, made) in [(&one, &made_one), (&two, &made_two)] {
+            assert!(made.record.name.starts_with("dockgate CA "), "{}", made.record.name);
+            assert_eq!(made.record.subject, subject(ca));
+            assert_eq!(
+                made.record.subject,
+                format!("O=dockgate, CN={}", made.record.name)
+            );
+        }
+    }
+
+    /// The leaf's authorityKeyIdentifier, the CRL's and the CA's subjectKeyIdentifier agree:
+    /// what the gateway keys CRLs by.
+    #[test]
+    fn leaves_and_crls_carry_the_cas_key_identifier() {
+        let (_, made) = Ca::generate(KeyType::EcdsaP256, 10).expect("ca");
+        // As `certs issue` and `certs revoke` see it: loaded back from its files.
+        let dir = tempfile::tempdir().expect("tempdir");
+        std::fs::write(dir.path().join("ca.pem"), &made.cert_pem).expect("write");
+        std::fs::write(dir.path().join("ca-key.pem"), &made.key_pem).expect("write");
+        let ca = Ca::load(dir.path()).expect("load");
+        let leaf = ca
+            .issue("alice", Role::Client { ous: &[] }, 10, KeyType::EcdsaP256, "x")
+            .expect("leaf");
+        let (crl, _) = ca.crl(&[], 1, 10).expect("crl");
+        let ca_der = der(&ca.cert_pem);
+        let leaf_der = der(&leaf.cert_pem);
+        let crl_der = x509_parser::pem::parse_x509_pem(crl.as_bytes())
+            .expect("pem")
+            .1
+            .contents;
+        let (_, ca_cert) = X509Certificate::from_der(&ca_der).expect("ca");
+        let (_, leaf_cert) = X509Certificate::from_der(&leaf_der).expect("leaf");
+        let (_, crl) =
+            x509_parser::revocation_list::CertificateRevocationList::from_der(&crl_der)
+                .expect("crl");
+        let ski = key_id(ca_cert.extensions(), false).expect("ski");
+        assert_eq!(key_id(leaf_cert.extensions(), true), Some(ski.clone()));
+        assert_eq!(key_id(crl.extensions(), true), Some(ski));
     }
 }

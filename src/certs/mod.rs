@@ -22,7 +22,7 @@ use std::path::{Path, PathBuf};
 use time::OffsetDateTime;
 use x509_parser::prelude::{FromDer, GeneralName, X509Certificate};
 
-pub use book::{normalise_serial, Book, BookError, Issued, Kind};
+pub use book::{normalise_serial, Book, BookError, EntryProblem, Issued, Kind};
 pub use ca::{Ca, CaError, Role};
 pub use files::FileError;
 pub use keys::{KeyType, UnknownKeyType};
@@ -58,8 +58,8 @@ pub enum CertsError {
     Book(#[from] BookError),
     #[error(transparent)]
     File(#[from] FileError),
-    #[error("bad date in the CA bookkeeping: {0}")]
-    Time(String),
+    #[error("cannot format a date")]
+    Time(#[from] time::error::Format),
 }
 
 fn valid_client_name(name: &str) -> bool {
@@ -411,21 +411,7 @@ pub struct CrlReport {
 }
 
 fn now_rfc3339() -> Result<String, CertsError> {
-    OffsetDateTime::now_utc()
-        .format(&time::format_description::well_known::Rfc3339)
-        .map_err(|e| CertsError::Time(e.to_string()))
-}
-
-fn serial_bytes(hex: &str) -> Vec<u8> {
-    let h = if hex.len() % 2 == 1 {
-        format!("0{hex}")
-    } else {
-        hex.to_string()
-    };
-    (0..h.len())
-        .step_by(2)
-        .filter_map(|i| u8::from_str_radix(&h[i..i + 2], 16).ok())
-        .collect()
+    Ok(OffsetDateTime::now_utc().format(&time::format_description::well_known::Rfc3339)?)
 }
 
 /// Records the revocation and writes a fresh, signed `DIR/crl.pem`.
@@ -514,13 +500,7 @@ fn write_crl(
     days: i64,
     revoked_now: Vec<Issued>,
 ) -> Result<CrlReport, CertsError> {
-    let mut revoked = Vec::new();
-    for i in book.issued.iter().filter(|i| i.revoked.is_some()) {
-        let at = i.revoked.as_deref().unwrap_or_default();
-        let when = OffsetDateTime::parse(at, &time::format_description::well_known::Rfc3339)
-            .map_err(|e| CertsError::Time(format!("{at}: {e}")))?;
-        revoked.push((serial_bytes(&i.serial), when));
-    }
+    let revoked = book.revoked(dir)?;
     book.crl_number += 1;
     // The bookkeeping first: a crash after it leaves a CRL that `certs crl` can rewrite.
     book.save(dir)?;
@@ -531,9 +511,7 @@ fn write_crl(
         revoked_now,
         crl,
         revoked_total: revoked.len(),
-        next_update: next
-            .format(&time::format_description::well_known::Rfc3339)
-            .map_err(|e| CertsError::Time(e.to_string()))?,
+        next_update: next.format(&time::format_description::well_known::Rfc3339)?,
     })
 }
 

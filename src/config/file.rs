@@ -131,9 +131,12 @@ pub struct RawLog {
 #[serde(deny_unknown_fields)]
 pub struct RawLimits {
     pub handshake_timeout: Option<String>,
+    pub first_byte_timeout: Option<String>,
     pub header_timeout: Option<String>,
     pub upstream_connect_timeout: Option<String>,
     pub max_connections: Option<i64>,
+    pub max_handshakes: Option<i64>,
+    pub max_connections_per_identity: Option<i64>,
     pub max_header_bytes: Option<i64>,
 }
 

@@ -5,6 +5,7 @@
 //! Every error names the file and the TOML key. This module knows nothing of TLS, policy or the
 //! proxy; each of those builds its own runtime form from a `Config`.
 
+mod duration;
 mod file;
 mod validate;
 
@@ -12,6 +13,7 @@ use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
+pub use duration::{DurationError, MAX_GRACE, MAX_TIMEOUT};
 pub use validate::DEFAULT_CONFIG_PATH;
 
 /// A fully validated configuration.
@@ -79,22 +81,49 @@ pub struct LogSettings {
     pub level: String,
 }
 
+/// The `[limits]` table. Every duration is at most `MAX_TIMEOUT`.
 #[derive(Debug, Clone)]
 pub struct Limits {
+    /// The whole TLS handshake, from accept to a verified client certificate.
     pub handshake_timeout: Duration,
+    /// From accept to the first byte (the TLS ClientHello); never above `handshake_timeout`.
+    pub first_byte_timeout: Duration,
+    /// Receiving one request head; also the idle time of a keep-alive connection.
     pub header_timeout: Duration,
     pub upstream_connect_timeout: Duration,
+    /// Connections open at once, verified or not.
     pub max_connections: usize,
+    /// Connections still in the TLS handshake at once: a budget of their own, so that peers that
+    /// never finish a handshake cannot take the slots of verified clients. When it is full, the
+    /// oldest pending handshake is dropped.
+    pub max_handshakes: usize,
+    /// Verified connections open at once per client certificate (by fingerprint); at most
+    /// `max_connections`.
+    pub max_connections_per_identity: usize,
     pub max_header_bytes: usize,
+}
+
+impl Limits {
+    /// The default `max_connections_per_identity` for a given `max_connections`: an eighth of it,
+    /// so that one client alone cannot hold every slot, but never fewer than 64 (or all of them,
+    /// when there are fewer): `docker compose` and CI runners open many connections at once, and
+    /// small totals are set for small, trusted setups.
+    pub fn default_per_identity(max_connections: usize) -> usize {
+        (max_connections / 8).max(max_connections.min(64))
+    }
 }
 
 impl Default for Limits {
     fn default() -> Self {
+        let max_connections = 4096;
         Limits {
             handshake_timeout: Duration::from_secs(10),
+            first_byte_timeout: Duration::from_secs(3),
             header_timeout: Duration::from_secs(30),
             upstream_connect_timeout: Duration::from_secs(5),
-            max_connections: 4096,
+            max_connections,
+            max_handshakes: 256,
+            max_connections_per_identity: Limits::default_per_identity(max_connections),
             max_header_bytes: 131_072,
         }
     }
@@ -155,6 +184,13 @@ pub enum ConfigError {
         path: PathBuf,
         key: String,
         message: String,
+    },
+    #[error("{path}: key `{key}`")]
+    Duration {
+        path: PathBuf,
+        key: String,
+        #[source]
+        source: DurationError,
     },
 }
 

@@ -1,9 +1,11 @@
 //! Turns the raw file into a typed `Config`, naming the key of every bad value.
 
 use std::net::SocketAddr;
+use std::ops::RangeInclusive;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
+use super::duration::{self, MAX_GRACE, MAX_TIMEOUT};
 use super::file::{RawAllow, RawConfig, RawLimits};
 use super::{
     Access, AllowRule, Config, ConfigError, Limits, LogFormat, LogSettings, Matcher,
@@ -14,7 +16,7 @@ use super::{
 pub const DEFAULT_CONFIG_PATH: &str = "/etc/dockgate/dockgate.toml";
 
 /// The smallest request-head limit the HTTP parser can honour.
-const MIN_HEADER_BYTES: i64 = 8192;
+const MIN_HEADER_BYTES: usize = 8192;
 
 struct Ctx<'a> {
     path: &'a Path,
@@ -42,25 +44,42 @@ impl Ctx<'_> {
         })
     }
 
+    /// The value at `key`, or `default` when it is not set; in `(0, max]`.
     fn duration(
         &self,
         key: &str,
         value: Option<&String>,
         default: Duration,
+        max: Duration,
     ) -> Result<Duration, ConfigError> {
-        let Some(text) = value else {
+        match value {
+            None => Ok(default),
+            Some(text) => duration::parse(text, max).map_err(|source| ConfigError::Duration {
+                path: self.path.to_path_buf(),
+                key: key.to_string(),
+                source,
+            }),
+        }
+    }
+
+    /// The integer at `key`, or `default` when it is not set; in `range`.
+    fn count(
+        &self,
+        key: &str,
+        value: Option<i64>,
+        default: usize,
+        range: RangeInclusive<usize>,
+    ) -> Result<usize, ConfigError> {
+        let Some(n) = value else {
             return Ok(default);
         };
-        let d = humantime::parse_duration(text.trim()).map_err(|e| {
-            self.err(
+        match usize::try_from(n) {
+            Ok(n) if range.contains(&n) => Ok(n),
+            _ => Err(self.err(
                 key,
-                format!("`{text}` is not a duration like \"10s\" or \"2m\" ({e})"),
-            )
-        })?;
-        if d.is_zero() {
-            return Err(self.err(key, "must be greater than zero"));
+                format!("{n} is not between {} and {}", range.start(), range.end()),
+            )),
         }
-        Ok(d)
     }
 }
 
@@ -118,6 +137,7 @@ pub(super) fn validate(raw: RawConfig, path: &Path) -> Result<Config, ConfigErro
             "shutdown.grace",
             raw.shutdown.grace.as_ref(),
             ShutdownSettings::default().grace,
+            MAX_GRACE,
         )?,
     };
     if raw.allow.is_empty() {
@@ -165,43 +185,78 @@ fn listen_addresses(ctx: &Ctx<'_>, addresses: &[String]) -> Result<Vec<SocketAdd
 
 fn limits(ctx: &Ctx<'_>, raw: &RawLimits) -> Result<Limits, ConfigError> {
     let d = Limits::default();
-    let max_connections = match raw.max_connections {
-        None => d.max_connections,
-        Some(n) if (1..=1_000_000).contains(&n) => n as usize,
-        Some(n) => {
-            return Err(ctx.err(
-                "limits.max_connections",
-                format!("{n} is not between 1 and 1000000"),
-            ))
-        }
+    let max_connections = ctx.count(
+        "limits.max_connections",
+        raw.max_connections,
+        d.max_connections,
+        1..=1_000_000,
+    )?;
+    let max_connections_per_identity = ctx.count(
+        "limits.max_connections_per_identity",
+        raw.max_connections_per_identity,
+        Limits::default_per_identity(max_connections),
+        1..=1_000_000,
+    )?;
+    if max_connections_per_identity > max_connections {
+        return Err(ctx.err(
+            "limits.max_connections_per_identity",
+            format!(
+                "{max_connections_per_identity} is more than limits.max_connections ({max_connections})"
+            ),
+        ));
+    }
+    let max_handshakes = ctx.count(
+        "limits.max_handshakes",
+        raw.max_handshakes,
+        d.max_handshakes,
+        1..=65_536,
+    )?;
+    let max_header_bytes = ctx.count(
+        "limits.max_header_bytes",
+        raw.max_header_bytes,
+        d.max_header_bytes,
+        MIN_HEADER_BYTES..=16 * 1024 * 1024,
+    )?;
+    let timeout = |key: &str, value: &Option<String>, default: Duration| {
+        ctx.duration(key, value.as_ref(), default, MAX_TIMEOUT)
     };
-    let max_header_bytes = match raw.max_header_bytes {
-        None => d.max_header_bytes,
-        Some(n) if (MIN_HEADER_BYTES..=16 * 1024 * 1024).contains(&n) => n as usize,
-        Some(n) => {
-            return Err(ctx.err(
-                "limits.max_header_bytes",
-                format!("{n} is not between {MIN_HEADER_BYTES} and 16777216"),
-            ))
-        }
-    };
+    let handshake_timeout = timeout(
+        "limits.handshake_timeout",
+        &raw.handshake_timeout,
+        d.handshake_timeout,
+    )?;
+    // Unset, it follows a shorter handshake timeout rather than make that setting an error.
+    let first_byte_timeout = timeout(
+        "limits.first_byte_timeout",
+        &raw.first_byte_timeout,
+        d.first_byte_timeout.min(handshake_timeout),
+    )?;
+    if first_byte_timeout > handshake_timeout {
+        return Err(ctx.err(
+            "limits.first_byte_timeout",
+            format!(
+                "{} is longer than limits.handshake_timeout ({}), which already covers the first byte",
+                humantime::format_duration(first_byte_timeout),
+                humantime::format_duration(handshake_timeout)
+            ),
+        ));
+    }
     Ok(Limits {
-        handshake_timeout: ctx.duration(
-            "limits.handshake_timeout",
-            raw.handshake_timeout.as_ref(),
-            d.handshake_timeout,
-        )?,
-        header_timeout: ctx.duration(
+        handshake_timeout,
+        first_byte_timeout,
+        header_timeout: timeout(
             "limits.header_timeout",
-            raw.header_timeout.as_ref(),
+            &raw.header_timeout,
             d.header_timeout,
         )?,
-        upstream_connect_timeout: ctx.duration(
+        upstream_connect_timeout: timeout(
             "limits.upstream_connect_timeout",
-            raw.upstream_connect_timeout.as_ref(),
+            &raw.upstream_connect_timeout,
             d.upstream_connect_timeout,
         )?,
         max_connections,
+        max_handshakes,
+        max_connections_per_identity,
         max_header_bytes,
     })
 }

@@ -10,33 +10,42 @@
 mod body;
 mod headers;
 mod response;
+mod session;
 mod upgrade;
 mod upstream;
 mod whoami;
 
 use std::convert::Infallible;
-use std::net::SocketAddr;
-use std::sync::{Arc, Mutex};
-use std::time::Instant;
+use std::sync::Arc;
+use std::time::{Instant, SystemTime};
 
 use http::{header, HeaderValue, Request, Response, StatusCode, Uri};
+use http_body::Body as _;
 use hyper::body::Incoming;
+use rustls::pki_types::CertificateDer;
 
-use crate::audit::{AuditDecision, AuditRecord};
+use crate::audit::{AuditDecision, AuditRecord, Target};
 use crate::policy::{path, Decision, Policy, RequestView};
-use crate::shutdown::{ConnectionSlot, DrainSignal, Phase};
-use crate::tls::{CertId, ClientIdentity, Revocations};
+use crate::shutdown::Phase;
+use crate::tls::{CertId, ClientVerifier, Revocations};
 
 pub use body::{RequestBody, ResponseBody};
 pub use response::{docker_error, ProxyError};
+pub use session::{ChainRefusal, CutReason, Registration, Session, Sessions, TooManyConnections};
 pub use upstream::{Reuse, Upstream, UpstreamError};
 
 /// What every request shares: the rules, the way to the engine, and the request-head limit.
 #[derive(Debug)]
 pub struct Proxy {
     pub policy: Policy,
+    /// The handshake's client verifier: open connections are checked with it again.
+    pub verifier: Arc<ClientVerifier>,
     /// The CRLs, checked on every request (not only at the handshake).
     pub revocations: Arc<Revocations>,
+    /// When the first CRL of this state runs out (a verified chain must be checked again then).
+    pub crls_valid_until: Option<SystemTime>,
+    /// Tells states apart: a chain verified against one is verified again against the next.
+    pub generation: u64,
     pub upstream: Upstream,
     /// `limits.max_header_bytes`. The HTTP parser's own hard cap sits above it (see `server.rs`),
     /// so that heads just over the limit get a Docker-style 431 naming the limit.
@@ -50,6 +59,23 @@ pub struct CertIds {
     pub intermediates: Vec<CertId>,
 }
 
+impl CertIds {
+    /// The ids of a presented chain, leaf first.
+    pub fn of(chain: &[CertificateDer<'_>]) -> CertIds {
+        CertIds {
+            leaf: chain
+                .first()
+                .and_then(|c| CertId::from_der(c))
+                .unwrap_or_default(),
+            intermediates: chain
+                .iter()
+                .skip(1)
+                .filter_map(|c| CertId::from_der(c))
+                .collect(),
+        }
+    }
+}
+
 /// The size of the request head as sent: request line, header lines, blank line.
 fn head_size<B>(req: &Request<B>) -> usize {
     let line = req.method().as_str().len() + req.uri().to_string().len() + "  HTTP/1.1\r\n".len();
@@ -61,44 +87,6 @@ fn head_size<B>(req: &Request<B>) -> usize {
     line + headers + 2
 }
 
-/// One client connection: who it is, and the engine connection it may reuse.
-///
-/// It also holds the connection's slot (its place under `limits.max_connections` and its account
-/// with the drain tracker). A hijacked stream keeps its session alive after hyper has let go of
-/// the connection, so upgraded connections count until their splice ends.
-#[derive(Debug)]
-pub struct Session {
-    pub identity: ClientIdentity,
-    /// The client's certificate and the intermediates it sent, for revocation checks.
-    pub chain: CertIds,
-    /// The identity's name as logs show it.
-    pub log_name: String,
-    pub peer: SocketAddr,
-    engine: Mutex<Option<upstream::Sender>>,
-    drain: DrainSignal,
-    _slot: Option<ConnectionSlot>,
-}
-
-impl Session {
-    pub fn new(
-        identity: ClientIdentity,
-        chain: CertIds,
-        peer: SocketAddr,
-        drain: DrainSignal,
-        slot: Option<ConnectionSlot>,
-    ) -> Session {
-        Session {
-            log_name: identity.display_name(),
-            identity,
-            chain,
-            peer,
-            engine: Mutex::new(None),
-            drain,
-            _slot: slot,
-        }
-    }
-}
-
 impl Proxy {
     /// Handles one request from `session`. Never fails: every error becomes a response.
     pub async fn handle(
@@ -108,24 +96,24 @@ impl Proxy {
     ) -> Result<Response<ResponseBody>, Infallible> {
         let start = Instant::now();
         let raw_path = req.uri().path().to_string();
+        let decoded = path::canonical(&raw_path);
+        let target = Target::new(
+            req.method().as_str(),
+            &raw_path,
+            decoded.as_deref().ok(),
+            req.uri().query(),
+        );
         let record = |decision, access| {
             AuditRecord::new(
-                &session.log_name,
-                &session.identity.fingerprint,
-                session.peer,
-                req.method().as_str(),
-                &raw_path,
+                session.client.clone(),
+                target.clone(),
                 decision,
                 access,
                 start,
             )
         };
-        if let Err(problem) = self.revocations.check(
-            &session.chain.leaf,
-            &session.chain.intermediates,
-            time::OffsetDateTime::now_utc(),
-        ) {
-            let err = ProxyError::Revoked(problem);
+        if let Err(refusal) = session.verify_chain(&self, SystemTime::now(), false) {
+            let err = ProxyError::NoLongerAdmitted(refusal.reason);
             return Ok(err.into_response(record(AuditDecision::Deny, None)));
         }
         let size = head_size(&req);
@@ -136,13 +124,19 @@ impl Proxy {
             };
             return Ok(err.into_response(record(AuditDecision::Invalid, None)));
         }
-        let decoded = match path::canonical(&raw_path) {
+        let decoded = match decoded {
             Ok(p) => p,
             Err(e) => {
                 return Ok(ProxyError::from(e).into_response(record(AuditDecision::Invalid, None)))
             }
         };
         let upgrade = req.headers().get(header::UPGRADE).cloned();
+        // hyper never upgrades an HTTP/1.0 connection: the engine would hijack it and the client
+        // would only see the connection close.
+        if upgrade.is_some() && req.version() < http::Version::HTTP_11 {
+            let err = ProxyError::UpgradeOnHttp10;
+            return Ok(err.into_response(record(AuditDecision::Invalid, None)));
+        }
         let view = RequestView {
             method: req.method(),
             path: &decoded,
@@ -166,6 +160,7 @@ impl Proxy {
             return Ok(err.into_response(record(AuditDecision::Deny, decision.access())));
         }
         let record = record(AuditDecision::Allow, decision.access());
+        session.begin(&view, &record.counters);
         Ok(self.forward(session, req, upgrade, record).await)
     }
 
@@ -191,12 +186,16 @@ impl Proxy {
                 return ProxyError::UnexpectedUpgrade.into_response(record);
             };
             record.counters.set_upgraded();
+            record.start();
             let engine_upgrade = hyper::upgrade::on(&mut resp);
             let mut drain = session.drain.clone();
             tokio::spawn(async move {
                 tokio::select! {
                     _ = upgrade::splice(client_upgrade, engine_upgrade, record) => {}
                     _ = drain.reached(Phase::Cut) => {}
+                    reason = session.cut_signal() => {
+                        tracing::info!(reason = reason.as_str(), "hijacked stream cut");
+                    }
                 }
                 drop(session);
             });
@@ -204,6 +203,11 @@ impl Proxy {
             return Response::from_parts(parts, ResponseBody::empty());
         }
         let (mut parts, body) = resp.into_parts();
+        // A response of unknown length is a stream (logs -f, events, pull progress) that may
+        // run for hours: it is on record from its start.
+        if !parts.headers.contains_key(header::CONTENT_LENGTH) && !body.is_end_stream() {
+            record.start();
+        }
         headers::strip_hop_by_hop(&mut parts.headers);
         Response::from_parts(parts, ResponseBody::stream(body, record))
     }

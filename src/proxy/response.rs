@@ -1,6 +1,10 @@
 //! Responses dockgate writes itself, shaped like the engine's errors (`{"message": "..."}` with a
 //! JSON content type) so that the docker CLI prints them; and the one place where each failure is
 //! mapped to a status code.
+//!
+//! A client learns that the engine is unreachable and at which step, never the engine's socket
+//! path or the OS error behind it: any verified client, even a read-only one, would otherwise
+//! learn the host's layout. The full cause goes to the gateway's log, once per failed request.
 
 use bytes::Bytes;
 use http::{header, Response, StatusCode};
@@ -19,11 +23,17 @@ pub enum ProxyError {
     BadTarget,
     #[error("dockgate: access denied: this client certificate is not allowed to use this gateway")]
     UnknownClient,
-    #[error("dockgate: access denied: {0}")]
-    Revoked(crate::tls::RevocationProblem),
+    #[error("dockgate: access denied: {}", .0.message())]
+    NoLongerAdmitted(super::CutReason),
+    #[error("dockgate: {0}")]
+    TooManyConnections(#[from] super::TooManyConnections),
+    #[error("dockgate: bad request: HTTP/1.0 cannot switch protocols (Upgrade); use HTTP/1.1")]
+    UpgradeOnHttp10,
+    #[error("dockgate: the gateway is at its connection limit (limits.max_connections); try again later")]
+    AtCapacity,
     #[error("dockgate: access denied: {method} {path} is not allowed for this client")]
     Forbidden { method: String, path: String },
-    #[error("dockgate: {0}")]
+    #[error("dockgate: the Docker Engine is unreachable: {}", .0.client_hint())]
     Upstream(#[from] UpstreamError),
     #[error("dockgate: the Docker Engine switched protocols on a request that did not ask to")]
     UnexpectedUpgrade,
@@ -34,11 +44,15 @@ pub enum ProxyError {
 impl ProxyError {
     pub fn status(&self) -> StatusCode {
         match self {
-            ProxyError::BadPath(_) | ProxyError::BadTarget => StatusCode::BAD_REQUEST,
-            ProxyError::HeadTooLarge { .. } => StatusCode::REQUEST_HEADER_FIELDS_TOO_LARGE,
-            ProxyError::UnknownClient | ProxyError::Forbidden { .. } | ProxyError::Revoked(_) => {
-                StatusCode::FORBIDDEN
+            ProxyError::BadPath(_) | ProxyError::BadTarget | ProxyError::UpgradeOnHttp10 => {
+                StatusCode::BAD_REQUEST
             }
+            ProxyError::TooManyConnections(_) => StatusCode::TOO_MANY_REQUESTS,
+            ProxyError::AtCapacity => StatusCode::SERVICE_UNAVAILABLE,
+            ProxyError::HeadTooLarge { .. } => StatusCode::REQUEST_HEADER_FIELDS_TOO_LARGE,
+            ProxyError::UnknownClient
+            | ProxyError::Forbidden { .. }
+            | ProxyError::NoLongerAdmitted(_) => StatusCode::FORBIDDEN,
             ProxyError::Upstream(_) | ProxyError::UnexpectedUpgrade => StatusCode::BAD_GATEWAY,
         }
     }
@@ -47,18 +61,27 @@ impl ProxyError {
     pub fn into_response(self, record: AuditRecord) -> Response<ResponseBody> {
         let status = self.status();
         record.counters.set_status(status.as_u16());
-        let mut message = self.to_string();
-        let mut source = std::error::Error::source(&self);
-        // The engine's errors are one line; append the causes so the CLI shows why.
-        if matches!(self, ProxyError::Upstream(_)) {
-            while let Some(s) = source {
-                message.push_str(": ");
-                message.push_str(&s.to_string());
-                source = s.source();
-            }
+        if let ProxyError::Upstream(cause) = &self {
+            tracing::warn!(
+                error = %error_chain(cause),
+                "the Docker Engine is unreachable; answered 502"
+            );
         }
-        docker_error(status, &message, Some(record))
+        docker_error(status, &self.to_string(), Some(record))
     }
+}
+
+/// `e` and its causes, each once: "cannot connect to the Docker Engine at /run/docker.sock: No
+/// such file or directory (os error 2)".
+fn error_chain(e: &(dyn std::error::Error + 'static)) -> String {
+    let mut out = e.to_string();
+    let mut source = e.source();
+    while let Some(s) = source {
+        out.push_str(": ");
+        out.push_str(&s.to_string());
+        source = s.source();
+    }
+    out
 }
 
 /// A Docker-style error response.

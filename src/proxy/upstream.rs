@@ -19,6 +19,8 @@ pub type Sender = http1::SendRequest<RequestBody>;
 /// How long a kept engine connection may take to become idle before a new one is opened.
 const REUSE_WAIT: Duration = Duration::from_secs(1);
 
+/// Why the engine could not answer. The Display names the socket, for the gateway's log; clients
+/// are told only `client_hint()`.
 #[derive(Debug, thiserror::Error)]
 pub enum UpstreamError {
     #[error("cannot connect to the Docker Engine at {}", socket.display())]
@@ -44,6 +46,19 @@ pub enum UpstreamError {
         #[source]
         source: hyper::Error,
     },
+}
+
+impl UpstreamError {
+    /// Which step failed, in the words a client is shown: no socket path, no OS error.
+    pub fn client_hint(&self) -> &'static str {
+        match self {
+            UpstreamError::Connect { .. } | UpstreamError::Handshake { .. } => {
+                "cannot connect to it"
+            }
+            UpstreamError::ConnectTimeout { .. } => "connecting to it timed out",
+            UpstreamError::Request { .. } => "the request to it failed",
+        }
+    }
 }
 
 /// Whether a connection was kept from an earlier request or opened for this one.

@@ -13,17 +13,20 @@ mod verifier;
 use std::path::PathBuf;
 use std::sync::Arc;
 
-use rustls::server::{NoServerSessionStorage, WebPkiClientVerifier};
-use rustls::{RootCertStore, ServerConfig};
+use rustls::server::NoServerSessionStorage;
+use rustls::ServerConfig;
 
 use x509_parser::prelude::{FromDer, X509Certificate};
 
 use crate::config::TlsFiles;
 
-pub use crl::{CertId, CrlError, CrlInfo, RevocationProblem, Revocations};
+pub use crl::{BundleCa, CertId, CrlError, CrlInfo, CrlWarning, RevocationProblem, Revocations};
 pub use identity::{fingerprint, ClientIdentity, IdentityError};
 pub use pem::{load_certs, load_key, PemError};
-pub use verifier::{check_client_leaf, ClientVerifier, LeafProblem};
+pub use verifier::{
+    check_client_chain, check_client_leaf, BuildError, ChainProblem, ClientVerifier, LeafProblem,
+    MAX_CHAIN_BYTES, MAX_INTERMEDIATES,
+};
 
 #[derive(Debug, thiserror::Error)]
 pub enum TlsError {
@@ -62,6 +65,9 @@ pub enum TlsError {
 #[derive(Debug)]
 pub struct TlsSetup {
     pub config: Arc<ServerConfig>,
+    /// The client verifier the handshake uses, kept to check open connections again (on every
+    /// request and after every reload) against the current CA bundle, validity and CRLs.
+    pub verifier: Arc<ClientVerifier>,
     /// The CRLs, for checking every request of open connections again.
     pub revocations: Arc<Revocations>,
     /// When the server certificate expires.
@@ -78,23 +84,19 @@ pub fn provider() -> Arc<rustls::crypto::CryptoProvider> {
 /// with CRLs configured, a client certificate whose issuer no CRL covers is refused too.
 pub fn setup(files: &TlsFiles) -> Result<TlsSetup, TlsError> {
     let provider = provider();
-    let mut roots = RootCertStore::empty();
-    for ca in load_certs(&files.ca).map_err(TlsError::Ca)? {
-        roots.add(ca).map_err(|source| TlsError::BadCa {
-            path: files.ca.clone(),
-            source,
-        })?;
-    }
-    let (revocations, crls) = Revocations::load(&files.crl).map_err(TlsError::Crl)?;
-    let mut builder =
-        WebPkiClientVerifier::builder_with_provider(Arc::new(roots), provider.clone());
-    if !crls.is_empty() {
-        builder = builder.with_crls(crls).enforce_revocation_expiration();
-    }
-    let inner = builder.build().map_err(|source| TlsError::Verifier {
-        path: files.ca.clone(),
-        source,
+    let cas = load_certs(&files.ca).map_err(TlsError::Ca)?;
+    let mut revocations = Revocations::load(&files.crl).map_err(TlsError::Crl)?;
+    let verifier = ClientVerifier::build(&cas, &mut revocations, provider.clone()).map_err(|e| {
+        let path = files.ca.clone();
+        match e {
+            BuildError::BadCa(source) => TlsError::BadCa { path, source },
+            BuildError::Verifier(source) => TlsError::Verifier { path, source },
+        }
     })?;
+    for warning in revocations.warnings() {
+        tracing::warn!(%warning, "revocation lists and CA bundle do not match");
+    }
+    let verifier = Arc::new(verifier);
     let chain = load_certs(&files.cert).map_err(TlsError::Cert)?;
     let server_not_after = chain.first().and_then(|c| {
         let (_, cert) = X509Certificate::from_der(c).ok()?;
@@ -104,7 +106,7 @@ pub fn setup(files: &TlsFiles) -> Result<TlsSetup, TlsError> {
     let mut config = ServerConfig::builder_with_provider(provider)
         .with_protocol_versions(&[&rustls::version::TLS13, &rustls::version::TLS12])
         .map_err(TlsError::Versions)?
-        .with_client_cert_verifier(Arc::new(ClientVerifier::new(inner)))
+        .with_client_cert_verifier(verifier.clone())
         .with_single_cert(chain, key)
         .map_err(|source| TlsError::KeyMismatch {
             cert: files.cert.clone(),
@@ -116,7 +118,27 @@ pub fn setup(files: &TlsFiles) -> Result<TlsSetup, TlsError> {
     config.send_tls13_tickets = 0;
     Ok(TlsSetup {
         config: Arc::new(config),
+        verifier,
         revocations: Arc::new(revocations),
         server_not_after,
     })
+}
+
+/// Warn this long before a server certificate or CRL runs out.
+pub const EXPIRY_WARNING: time::Duration = time::Duration::days(7);
+
+/// Something that stops working at a known time.
+#[derive(Debug, Clone)]
+pub struct Expiry {
+    pub what: &'static str,
+    pub path: PathBuf,
+    pub at: time::OffsetDateTime,
+}
+
+/// A certificate's notAfter, if it parses.
+pub fn not_after(der: &[u8]) -> Option<std::time::SystemTime> {
+    let (_, cert) = X509Certificate::from_der(der).ok()?;
+    let secs = cert.validity().not_after.timestamp();
+    let secs = u64::try_from(secs).ok()?;
+    std::time::SystemTime::UNIX_EPOCH.checked_add(std::time::Duration::from_secs(secs))
 }

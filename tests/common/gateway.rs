@@ -33,6 +33,19 @@ pub fn write_config(pki: &Pki, socket: &Path, extra: &str) -> PathBuf {
     path
 }
 
+/// A port free on 127.0.0.1 right now (for configs that must name their address).
+pub fn free_addr() -> SocketAddr {
+    let l = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
+    l.local_addr().expect("addr")
+}
+
+/// `config` with its listen address replaced by `addr`.
+pub fn listen_at(config: &Path, addr: SocketAddr) {
+    let text = std::fs::read_to_string(config).expect("read");
+    let text = text.replacen("127.0.0.1:0", &addr.to_string(), 1);
+    std::fs::write(config, text).expect("write");
+}
+
 /// The usual rules: `admin` full, `reader` read-only.
 pub const RULES: &str = "[[allow]]\ncn = \"admin\"\naccess = \"full\"\n\n[[allow]]\ncn = \"reader\"\naccess = \"read-only\"\n";
 
@@ -99,7 +112,43 @@ impl Process {
     }
 
     /// Starts a prepared command (its stderr is read for JSON logs) and waits for "listening".
-    pub fn spawn(mut command: Command, config: &Path, env: &[(&str, &str)]) -> Process {
+    pub fn spawn(command: Command, config: &Path, env: &[(&str, &str)]) -> Process {
+        let mut process = Process::launch(command, config, env);
+        let line = process
+            .wait_log(Duration::from_secs(20), |v| v["message"] == "listening")
+            .unwrap_or_else(|| {
+                panic!(
+                    "dockgate did not start listening; logs:\n{}",
+                    process.logs().join("\n")
+                )
+            });
+        process.addr = line["addr"]
+            .as_str()
+            .expect("addr field")
+            .parse()
+            .expect("addr");
+        process
+    }
+
+    /// Starts `dockgate serve` on a config whose listen address is `addr` (for log settings that
+    /// hide the "listening" line) and waits until the port accepts.
+    pub fn spawn_at(config: &Path, addr: SocketAddr, env: &[(&str, &str)]) -> Process {
+        let mut command = Command::new(env!("CARGO_BIN_EXE_dockgate"));
+        command.args(["serve", "--config"]).arg(config);
+        let mut process = Process::launch(command, config, env);
+        process.addr = addr;
+        let up = wait::until(Duration::from_secs(20), || {
+            std::net::TcpStream::connect(addr).ok().map(|_| ())
+        });
+        assert!(
+            up.is_some(),
+            "dockgate did not listen on {addr}; logs:\n{}",
+            process.logs().join("\n")
+        );
+        process
+    }
+
+    fn launch(mut command: Command, config: &Path, env: &[(&str, &str)]) -> Process {
         let mut child = command
             .env_remove("RUST_LOG")
             .env_remove("NOTIFY_SOCKET")
@@ -119,26 +168,12 @@ impl Process {
                 sink.lock().expect("logs").push(line);
             }
         });
-        let mut process = Process {
+        Process {
             addr: "127.0.0.1:0".parse().expect("addr"),
             config: config.to_path_buf(),
             child,
             logs,
-        };
-        let line = process
-            .wait_log(Duration::from_secs(20), |v| v["message"] == "listening")
-            .unwrap_or_else(|| {
-                panic!(
-                    "dockgate did not start listening; logs:\n{}",
-                    process.logs().join("\n")
-                )
-            });
-        process.addr = line["addr"]
-            .as_str()
-            .expect("addr field")
-            .parse()
-            .expect("addr");
-        process
+        }
     }
 
     /// Every stderr line so far.
