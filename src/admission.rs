@@ -123,7 +123,10 @@ mod tests {
         let mut second = h.admit();
         assert_eq!(h.pending(), 2);
         let mut third = h.admit();
-        assert!(first.evicted.try_recv().is_ok(), "the oldest was not dropped");
+        assert!(
+            first.evicted.try_recv().is_ok(),
+            "the oldest was not dropped"
+        );
         assert!(second.evicted.try_recv().is_err());
         assert!(third.evicted.try_recv().is_err());
         assert_eq!(h.pending(), 2);

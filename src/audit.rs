@@ -239,9 +239,7 @@ fn is_secret(key: &str, value: &str) -> bool {
 fn has_userinfo(value: &str) -> bool {
     value.match_indices("://").any(|(i, _)| {
         let authority = &value[i + 3..];
-        let end = authority
-            .find(|c| matches!(c, '/' | '?' | '#'))
-            .unwrap_or(authority.len());
+        let end = authority.find(['/', '?', '#']).unwrap_or(authority.len());
         authority[..end].contains('@')
     })
 }

@@ -28,8 +28,7 @@ pub struct Budget {
 impl Budget {
     /// Whether the configured limits had to be lowered.
     pub fn lowered(&self, limits: &Limits) -> bool {
-        self.max_connections < limits.max_connections
-            || self.max_handshakes < limits.max_handshakes
+        self.max_connections < limits.max_connections || self.max_handshakes < limits.max_handshakes
     }
 }
 
@@ -103,8 +102,7 @@ mod tests {
         let limits = Limits::default();
         let b = fit(&limits, 1024, 1024);
         assert!(b.lowered(&limits));
-        let used =
-            2 * b.max_connections as u64 + 2 * b.max_handshakes as u64 + super::RESERVED;
+        let used = 2 * b.max_connections as u64 + 2 * b.max_handshakes as u64 + super::RESERVED;
         assert!(used <= 1024, "{b:?} uses {used}");
         assert!(b.max_connections >= 400, "{b:?}");
         assert_eq!(b.needed, needed(&limits));

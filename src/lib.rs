@@ -55,9 +55,9 @@ use tokio::sync::Semaphore;
 use tokio::task::JoinSet;
 use tokio_rustls::TlsAcceptor;
 
+use admission::Handshakes;
 use config::Config;
 use policy::Policy;
-use admission::Handshakes;
 use proxy::{Proxy, Sessions, Upstream};
 use server::{Shared, State};
 use shutdown::{DrainOutcome, DrainSignal, Phase, Tracker};

@@ -61,13 +61,6 @@ const KEEPALIVE_TIME: Duration = Duration::from_secs(60);
 const KEEPALIVE_INTERVAL: Duration = Duration::from_secs(15);
 const KEEPALIVE_RETRIES: u32 = 4;
 
-/// How a connection got past the handshake, or why not.
-enum Handshake {
-    Done(tokio_rustls::server::TlsStream<TcpStream>),
-    /// Already logged.
-    Failed,
-}
-
 /// Serves one accepted connection to its end. Errors are logged, never returned.
 pub async fn serve(shared: Arc<Shared>, stream: TcpStream, peer: SocketAddr, track: TrackGuard) {
     tune_socket(&stream);
@@ -78,8 +71,8 @@ pub async fn serve(shared: Arc<Shared>, stream: TcpStream, peer: SocketAddr, tra
     let mut drain = shared.drain.clone();
     let tls = tokio::select! {
         done = handshake(&state, stream, peer) => match done {
-            Handshake::Done(tls) => tls,
-            Handshake::Failed => return,
+            Some(tls) => tls,
+            None => return,
         },
         _ = &mut pending.evicted => {
             tracing::debug!(%peer, "pending handshake dropped to make room (limits.max_handshakes)");
@@ -108,7 +101,10 @@ pub async fn serve(shared: Arc<Shared>, stream: TcpStream, peer: SocketAddr, tra
     };
     let current = shared.state.load();
     let per_identity = current.limits.max_connections_per_identity;
-    let registration = match shared.sessions.register(&identity.fingerprint, per_identity) {
+    let registration = match shared
+        .sessions
+        .register(&identity.fingerprint, per_identity)
+    {
         Ok(r) => r,
         Err(too_many) => {
             drop(pending);
@@ -204,8 +200,12 @@ pub async fn serve(shared: Arc<Shared>, stream: TcpStream, peer: SocketAddr, tra
 }
 
 /// The TLS handshake: the first byte within `limits.first_byte_timeout`, all of it within
-/// `limits.handshake_timeout`. Plain HTTP gets Go's 400.
-async fn handshake(state: &State, stream: TcpStream, peer: SocketAddr) -> Handshake {
+/// `limits.handshake_timeout`. Plain HTTP gets Go's 400. `None`: it failed (and was logged).
+async fn handshake(
+    state: &State,
+    stream: TcpStream,
+    peer: SocketAddr,
+) -> Option<tokio_rustls::server::TlsStream<TcpStream>> {
     let limits = &state.limits;
     let acceptor = state.acceptor.clone();
     let work = async move {
@@ -224,14 +224,14 @@ async fn handshake(state: &State, stream: TcpStream, peer: SocketAddr) -> Handsh
         acceptor.accept(stream).await.map_err(Failure::Tls)
     };
     match tokio::time::timeout(limits.handshake_timeout, work).await {
-        Ok(Ok(tls)) => Handshake::Done(tls),
+        Ok(Ok(tls)) => Some(tls),
         Err(_) => {
             tracing::info!(
                 %peer,
                 timeout = ?limits.handshake_timeout,
                 "TLS handshake timed out (limits.handshake_timeout)"
             );
-            Handshake::Failed
+            None
         }
         Ok(Err(Failure::FirstByte)) => {
             tracing::info!(
@@ -239,19 +239,19 @@ async fn handshake(state: &State, stream: TcpStream, peer: SocketAddr) -> Handsh
                 timeout = ?limits.first_byte_timeout,
                 "nothing received in time (limits.first_byte_timeout); connection closed"
             );
-            Handshake::Failed
+            None
         }
         Ok(Err(Failure::Closed)) => {
             tracing::debug!(%peer, "connection closed before the TLS handshake");
-            Handshake::Failed
+            None
         }
         Ok(Err(Failure::PlainHttp)) => {
             tracing::info!(%peer, "plain HTTP on the TLS port; answered 400");
-            Handshake::Failed
+            None
         }
         Ok(Err(Failure::Tls(e))) => {
             tracing::info!(%peer, error = %e, "TLS handshake failed");
-            Handshake::Failed
+            None
         }
     }
 }

@@ -98,7 +98,9 @@ async fn audit_events_survive_log_level_error_and_streams_have_start_events() {
     .await;
     assert!(read_some(&mut tls).await.starts_with("HTTP/1.1 200"));
     let plain = common::wait::until(Duration::from_secs(10), || {
-        events(&gw, "/json").into_iter().find(|v| v["event"] == "end")
+        events(&gw, "/json")
+            .into_iter()
+            .find(|v| v["event"] == "end")
     })
     .expect("an audit event at log.level = error");
     assert_eq!(plain["path"], "/v1.41/containers/x/json");
@@ -117,7 +119,9 @@ async fn audit_events_survive_log_level_error_and_streams_have_start_events() {
     hijack.write_all(b"ping").await.expect("write");
     assert_eq!(read_some(&mut hijack).await, "ping");
     let start = common::wait::until(Duration::from_secs(10), || {
-        events(&gw, "/attach").into_iter().find(|v| v["event"] == "start")
+        events(&gw, "/attach")
+            .into_iter()
+            .find(|v| v["event"] == "start")
     })
     .expect("a start event while the hijacked stream is open");
     assert_eq!(start["upgraded"], true);
@@ -125,7 +129,9 @@ async fn audit_events_survive_log_level_error_and_streams_have_start_events() {
     assert!(events(&gw, "/attach").iter().all(|v| v["event"] != "end"));
     drop(hijack);
     let end = common::wait::until(Duration::from_secs(10), || {
-        events(&gw, "/attach").into_iter().find(|v| v["event"] == "end")
+        events(&gw, "/attach")
+            .into_iter()
+            .find(|v| v["event"] == "end")
     })
     .expect("an end event once the stream closed");
     assert_eq!(end["bytes_in"], 4);
@@ -134,7 +140,9 @@ async fn audit_events_survive_log_level_error_and_streams_have_start_events() {
     let mut stream = send(&gw, &pki, "GET /events HTTP/1.1\r\nHost: localhost\r\n\r\n").await;
     assert!(read_some(&mut stream).await.starts_with("HTTP/1.1 200"));
     let start = common::wait::until(Duration::from_secs(10), || {
-        events(&gw, "/events").into_iter().find(|v| v["event"] == "start")
+        events(&gw, "/events")
+            .into_iter()
+            .find(|v| v["event"] == "start")
     })
     .expect("a start event while the events stream is open");
     assert_eq!(start["status"], 200);
@@ -156,8 +164,14 @@ async fn rust_log_warn_keeps_the_audit_trail() {
     let config = write_config(&pki, &engine.socket, RULES);
     let addr = free_addr();
     listen_at(&config, addr);
-    let gw = tokio::task::block_in_place(|| Process::spawn_at(&config, addr, &[("RUST_LOG", "warn")]));
-    let mut tls = send(&gw, &pki, "GET /version HTTP/1.1\r\nHost: localhost\r\n\r\n").await;
+    let gw =
+        tokio::task::block_in_place(|| Process::spawn_at(&config, addr, &[("RUST_LOG", "warn")]));
+    let mut tls = send(
+        &gw,
+        &pki,
+        "GET /version HTTP/1.1\r\nHost: localhost\r\n\r\n",
+    )
+    .await;
     assert!(read_some(&mut tls).await.starts_with("HTTP/1.1 200"));
     let seen = common::wait::until(Duration::from_secs(10), || {
         events(&gw, "/version").into_iter().next()

@@ -46,7 +46,10 @@ async fn expiry_cuts_keep_alive_connections_and_streams_at_not_after() {
     // The keep-alive connection is closed by the gateway, without a request from us.
     let closed = tokio::time::timeout(Duration::from_secs(30), read_to_close(&mut kept)).await;
     let closed_at = SystemTime::now();
-    assert!(closed.is_ok(), "the keep-alive connection outlived its certificate");
+    assert!(
+        closed.is_ok(),
+        "the keep-alive connection outlived its certificate"
+    );
     assert!(
         closed_at >= not_after,
         "closed {:?} before notAfter",
@@ -75,7 +78,9 @@ async fn expiry_cuts_keep_alive_connections_and_streams_at_not_after() {
         .audit()
         .into_iter()
         .find(|v| {
-            v["event"] == "end" && v["client_cn"] == "brief" && v["path"].as_str().is_some_and(|p| p.ends_with("/logs"))
+            v["event"] == "end"
+                && v["client_cn"] == "brief"
+                && v["path"].as_str().is_some_and(|p| p.ends_with("/logs"))
         })
         .expect("the end event of the logs stream");
     assert_eq!(stream_end["outcome"], "cut", "{stream_end}");

@@ -61,7 +61,9 @@ async fn a_low_open_file_limit_is_reported_and_clients_wait_instead_of_failing()
             .is_some_and(|m| m.contains("LimitNOFILE")),
         "{warning}"
     );
-    let fits = warning["max_connections"].as_u64().expect("max_connections") as usize;
+    let fits = warning["max_connections"]
+        .as_u64()
+        .expect("max_connections") as usize;
     assert!((1..50).contains(&fits), "{warning}");
 
     // Fill every slot that fits with served keep-alive connections (two clients, so that the

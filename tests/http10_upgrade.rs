@@ -34,6 +34,10 @@ async fn upgrade_on_http_1_0_gets_400_and_nothing_reaches_the_engine() {
         .await
         .expect("write");
     let (bytes, _) = read_to_close(&mut tls).await;
-    assert!(bytes.starts_with(b"HTTP/1.0 200"), "{:?}", String::from_utf8_lossy(&bytes));
+    assert!(
+        bytes.starts_with(b"HTTP/1.0 200"),
+        "{:?}",
+        String::from_utf8_lossy(&bytes)
+    );
     assert_eq!(engine.connections(), 1);
 }

@@ -67,6 +67,9 @@ async fn a_client_past_its_cap_gets_429_and_others_are_served() {
         }
     })
     .await;
-    assert!(again.is_some(), "the closed connection's place was not given back");
+    assert!(
+        again.is_some(),
+        "the closed connection's place was not given back"
+    );
     assert!(ping_kept(&mut second).await);
 }

@@ -108,7 +108,11 @@ fn revocation_and_ca_removal_cut_open_exec_and_events_streams() {
     let other_crl = pki.path().join("other-crl.pem");
     std::fs::write(&other_crl, other.crl(&[], later)).expect("write crl");
     let bundle = pki.path().join("client-cas.pem");
-    std::fs::write(&bundle, format!("{}{}", pki.ca.cert.pem(), other.cert.pem())).expect("write");
+    std::fs::write(
+        &bundle,
+        format!("{}{}", pki.ca.cert.pem(), other.cert.pem()),
+    )
+    .expect("write");
 
     let config = write_config(&pki, &engine_socket(), RULES);
     let q = |p: &std::path::Path| toml::Value::String(p.display().to_string()).to_string();
@@ -138,11 +142,19 @@ fn revocation_and_ca_removal_cut_open_exec_and_events_streams() {
     std::fs::write(&crl, pki.ca.crl(&[serial_of(&bob.cert())], later)).expect("write");
     gw.signal("HUP");
     gw.wait_reloaded(before);
-    assert!(bobs.both_end(), "bob's exec -i or events outlived his revocation");
-    assert!(alices.alive(), "alice's streams were cut by bob's revocation");
+    assert!(
+        bobs.both_end(),
+        "bob's exec -i or events outlived his revocation"
+    );
+    assert!(
+        alices.alive(),
+        "alice's streams were cut by bob's revocation"
+    );
     alices.exec.echo("still alice");
     assert!(
-        cut_reasons(&gw, "bob").iter().all(|r| r == "certificate_revoked")
+        cut_reasons(&gw, "bob")
+            .iter()
+            .all(|r| r == "certificate_revoked")
             && !cut_reasons(&gw, "bob").is_empty(),
         "{:?}",
         cut_reasons(&gw, "bob")
@@ -159,7 +171,10 @@ fn revocation_and_ca_removal_cut_open_exec_and_events_streams() {
     .expect("write");
     gw.signal("HUP");
     gw.wait_reloaded(before);
-    assert!(alices.both_end(), "alice's streams outlived the removal of her CA");
+    assert!(
+        alices.both_end(),
+        "alice's streams outlived the removal of her CA"
+    );
     let reasons = cut_reasons(&gw, "alice");
     assert!(
         !reasons.is_empty() && reasons.iter().all(|r| r == "certificate_not_trusted"),

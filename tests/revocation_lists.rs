@@ -176,7 +176,13 @@ async fn reload_cuts_open_connections_of_revoked_clients() {
         .audit()
         .iter()
         .filter(|v| v["event"] == "cut")
-        .map(|v| format!("{}:{}", v["client_cn"].as_str().unwrap_or(""), v["reason"].as_str().unwrap_or("")))
+        .map(|v| {
+            format!(
+                "{}:{}",
+                v["client_cn"].as_str().unwrap_or(""),
+                v["reason"].as_str().unwrap_or("")
+            )
+        })
         .collect();
     assert_eq!(
         reasons,

@@ -257,7 +257,10 @@ impl Session {
                     path: &active.path,
                     upgrade: active.upgrade,
                 };
-                if !matches!(proxy.policy.decide(&self.identity, &view), Decision::Allow(_)) {
+                if !matches!(
+                    proxy.policy.decide(&self.identity, &view),
+                    Decision::Allow(_)
+                ) {
                     return Err(ChainRefusal {
                         reason: CutReason::Forbidden,
                         detail: format!("{} {}", active.method, active.path),
