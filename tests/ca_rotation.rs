@@ -65,7 +65,9 @@ fn client_config(bundle: &Path, who: &ClientCert) -> ClientConfig {
 
 /// An open HTTP connection to the gateway, or `None` when the handshake fails.
 async fn open(gw: &Process, bundle: &Path, who: &ClientCert) -> Option<SendRequest<Full<Bytes>>> {
-    let tls = connect_with(gw.addr, client_config(bundle, who)).await.ok()?;
+    let tls = connect_with(gw.addr, client_config(bundle, who))
+        .await
+        .ok()?;
     let (sender, conn) = hyper::client::conn::http1::handshake(hyper_util::rt::TokioIo::new(tls))
         .await
         .ok()?;
@@ -113,8 +115,12 @@ async fn two_cas_made_by_certs_init() {
     let tmp = tempfile::tempdir().expect("tempdir");
     let (a, b) = (tmp.path().join("a"), tmp.path().join("b"));
     let (a_s, b_s) = (a.to_str().expect("path"), b.to_str().expect("path"));
-    dockgate(&["certs", "init", "--dir", a_s, "--client", "alice", "--client", "carol"]);
-    dockgate(&["certs", "init", "--dir", b_s, "--client", "bob", "--client", "dave"]);
+    dockgate(&[
+        "certs", "init", "--dir", a_s, "--client", "alice", "--client", "carol",
+    ]);
+    dockgate(&[
+        "certs", "init", "--dir", b_s, "--client", "bob", "--client", "dave",
+    ]);
     dockgate(&["certs", "revoke", "--dir", a_s, "--client", "carol"]);
     dockgate(&["certs", "revoke", "--dir", b_s, "--client", "dave"]);
     let subject = |dir: &Path| {
@@ -211,7 +217,11 @@ async fn two_cas_sharing_a_name() {
         (pki.path().join("one.pem"), pki.path().join("two.pem"));
     write_crl(&crl_one, &pki.ca, &[&carol]);
     write_crl(&crl_two, &second, &[&dave]);
-    let config = write_config(&pki, &engine.socket, "[[allow]]\ncn = \"*\"\naccess = \"full\"\n");
+    let config = write_config(
+        &pki,
+        &engine.socket,
+        "[[allow]]\ncn = \"*\"\naccess = \"full\"\n",
+    );
     let text = std::fs::read_to_string(&config).expect("read");
     let crls = format!("crl = [{}, {}]\n[upstream]", q(&crl_one), q(&crl_two));
     std::fs::write(&config, text.replacen("[upstream]", &crls, 1)).expect("write");

@@ -75,8 +75,15 @@ async fn chains_beyond_the_caps_are_refused() {
         .map(|i| Authority::new(&format!("junk {i}")).cert.pem())
         .collect();
     let padded = with_extra(&pki, &alice, "alice-padded", &junk);
-    assert!(!admitted(&gw, &pki, &padded).await, "five intermediates got in");
-    assert!(refusal_logged(&gw, "5 intermediate certificates"), "{:?}", gw.logs());
+    assert!(
+        !admitted(&gw, &pki, &padded).await,
+        "five intermediates got in"
+    );
+    assert!(
+        refusal_logged(&gw, "5 intermediate certificates"),
+        "{:?}",
+        gw.logs()
+    );
 
     // Junk alone: a leaf and six certificates all named like the CA, none signed by it.
     let mallory = pki.issue(
@@ -89,7 +96,11 @@ async fn chains_beyond_the_caps_are_refused() {
         .collect();
     let flood = with_extra(&pki, &mallory, "mallory-flood", &named_like_the_ca);
     assert!(!admitted(&gw, &pki, &flood).await);
-    assert!(refusal_logged(&gw, "6 intermediate certificates"), "{:?}", gw.logs());
+    assert!(
+        refusal_logged(&gw, "6 intermediate certificates"),
+        "{:?}",
+        gw.logs()
+    );
 
     // Another certificate with the intermediate's subject, beside the real one.
     let impostor = Authority::new("clients intermediate").cert.pem();
@@ -118,7 +129,11 @@ async fn chains_beyond_the_caps_are_refused() {
         dir,
     };
     assert!(!admitted(&gw, &pki, &heavy).await, "a 34 KiB chain got in");
-    assert!(refusal_logged(&gw, "bytes of certificates"), "{:?}", gw.logs());
+    assert!(
+        refusal_logged(&gw, "bytes of certificates"),
+        "{:?}",
+        gw.logs()
+    );
 
     // Still in: alice's plain chain.
     assert!(admitted(&gw, &pki, &alice).await);

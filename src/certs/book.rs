@@ -151,7 +151,12 @@ pub fn normalise_serial(s: &str) -> String {
 /// accepted too), leading zero octets removed, as a CRL entry must carry it.
 pub fn serial_bytes(serial: &str) -> Result<Vec<u8>, EntryProblem> {
     let digits = normalise_serial(serial);
-    if serial.trim().trim_start_matches("0x").replace(':', "").is_empty() {
+    if serial
+        .trim()
+        .trim_start_matches("0x")
+        .replace(':', "")
+        .is_empty()
+    {
         return Err(EntryProblem::SerialEmpty);
     }
     if !digits.bytes().all(|b| b.is_ascii_hexdigit()) {
@@ -246,8 +251,8 @@ impl Book {
         let mut out = Vec::new();
         for (i, entry) in self.issued.iter().enumerate() {
             let Some(at) = &entry.revoked else { continue };
-            let checked = serial_bytes(&entry.serial)
-                .and_then(|serial| Ok((serial, date("revoked", at)?)));
+            let checked =
+                serial_bytes(&entry.serial).and_then(|serial| Ok((serial, date("revoked", at)?)));
             match checked {
                 Ok(one) => out.push(one),
                 Err(problem) => {
@@ -345,11 +350,19 @@ mod tests {
             assert_eq!((number, name.as_str()), (2, "bob"));
             let text = format!("{err}: {problem}");
             assert!(
-                text.contains("/ca/dockgate-ca.toml") && text.contains("entry 2") && text.contains(want),
+                text.contains("/ca/dockgate-ca.toml")
+                    && text.contains("entry 2")
+                    && text.contains(want),
                 "{serial}: {text}"
             );
             if serial == "5d20" {
-                assert!(matches!(problem, EntryProblem::Date { field: "revoked", .. }));
+                assert!(matches!(
+                    problem,
+                    EntryProblem::Date {
+                        field: "revoked",
+                        ..
+                    }
+                ));
             }
         }
     }
@@ -357,6 +370,9 @@ mod tests {
     #[test]
     fn an_unknown_version_is_an_error() {
         let text = book("5d20", "2026-06-01T00:00:00Z").replace("version = 1", "version = 7");
-        assert!(matches!(parse(&text), Err(BookError::Version { version: 7, .. })));
+        assert!(matches!(
+            parse(&text),
+            Err(BookError::Version { version: 7, .. })
+        ));
     }
 }

@@ -152,15 +152,7 @@ impl Ca {
         let made = Made {
             cert_pem: cert.pem(),
             key_pem: keys::to_pem(&key),
-            record: record(
-                &p,
-                cert.der(),
-                serial,
-                Kind::Ca,
-                &name,
-                key_type,
-                "ca.pem",
-            )?,
+            record: record(&p, cert.der(), serial, Kind::Ca, &name, key_type, "ca.pem")?,
         };
         let ca = Ca {
             cert_pem: made.cert_pem.clone(),
@@ -312,7 +304,11 @@ mod tests {
         };
         assert_ne!(subject(&one), subject(&two));
         for (ca, made) in [(&one, &made_one), (&two, &made_two)] {
-            assert!(made.record.name.starts_with("dockgate CA "), "{}", made.record.name);
+            assert!(
+                made.record.name.starts_with("dockgate CA "),
+                "{}",
+                made.record.name
+            );
             assert_eq!(made.record.subject, subject(ca));
             assert_eq!(
                 made.record.subject,
@@ -332,7 +328,13 @@ mod tests {
         std::fs::write(dir.path().join("ca-key.pem"), &made.key_pem).expect("write");
         let ca = Ca::load(dir.path()).expect("load");
         let leaf = ca
-            .issue("alice", Role::Client { ous: &[] }, 10, KeyType::EcdsaP256, "x")
+            .issue(
+                "alice",
+                Role::Client { ous: &[] },
+                10,
+                KeyType::EcdsaP256,
+                "x",
+            )
             .expect("leaf");
         let (crl, _) = ca.crl(&[], 1, 10).expect("crl");
         let ca_der = der(&ca.cert_pem);
@@ -343,9 +345,8 @@ mod tests {
             .contents;
         let (_, ca_cert) = X509Certificate::from_der(&ca_der).expect("ca");
         let (_, leaf_cert) = X509Certificate::from_der(&leaf_der).expect("leaf");
-        let (_, crl) =
-            x509_parser::revocation_list::CertificateRevocationList::from_der(&crl_der)
-                .expect("crl");
+        let (_, crl) = x509_parser::revocation_list::CertificateRevocationList::from_der(&crl_der)
+            .expect("crl");
         let ski = key_id(ca_cert.extensions(), false).expect("ski");
         assert_eq!(key_id(leaf_cert.extensions(), true), Some(ski.clone()));
         assert_eq!(key_id(crl.extensions(), true), Some(ski));

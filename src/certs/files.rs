@@ -57,10 +57,12 @@ fn create_new(path: &Path, contents: &[u8], mode: u32) -> Result<(), FileError> 
 /// `.NAME.RANDOM.tmp` beside `path`: 32 hex digits nobody can guess.
 fn temporary_name(path: &Path) -> Result<PathBuf, FileError> {
     let mut bytes = [0u8; 16];
-    SystemRandom::new().fill(&mut bytes).map_err(|_| FileError {
-        path: path.to_path_buf(),
-        source: std::io::Error::other("no randomness for a temporary file name"),
-    })?;
+    SystemRandom::new()
+        .fill(&mut bytes)
+        .map_err(|_| FileError {
+            path: path.to_path_buf(),
+            source: std::io::Error::other("no randomness for a temporary file name"),
+        })?;
     let random: String = bytes.iter().map(|b| format!("{b:02x}")).collect();
     let name = path
         .file_name()
@@ -104,7 +106,10 @@ mod tests {
         );
         assert_ne!(a, b);
         let name = a.file_name().expect("name").to_string_lossy().into_owned();
-        assert!(name.starts_with(".ca-key.pem.") && name.ends_with(".tmp"), "{name}");
+        assert!(
+            name.starts_with(".ca-key.pem.") && name.ends_with(".tmp"),
+            "{name}"
+        );
         assert_eq!(name.len(), ".ca-key.pem.".len() + 32 + ".tmp".len());
         assert_eq!(a.parent(), path.parent());
     }
@@ -117,7 +122,9 @@ mod tests {
         let victim = dir.path().join("victim");
         std::fs::write(&victim, "untouched").expect("write");
         let key = dir.path().join("ca-key.pem");
-        let old_tmp = dir.path().join(format!(".ca-key.pem.{}.tmp", std::process::id()));
+        let old_tmp = dir
+            .path()
+            .join(format!(".ca-key.pem.{}.tmp", std::process::id()));
         std::os::unix::fs::symlink(&victim, &old_tmp).expect("symlink");
 
         // A new file over a planted symbolic link: refused, the target untouched.
@@ -132,7 +139,10 @@ mod tests {
         let mode = std::fs::metadata(&key).expect("stat").permissions().mode() & 0o777;
         assert_eq!(mode, 0o600);
         assert_eq!(std::fs::read_to_string(&victim).expect("read"), "untouched");
-        assert!(std::fs::symlink_metadata(&old_tmp).is_ok(), "the plant is left alone");
+        assert!(
+            std::fs::symlink_metadata(&old_tmp).is_ok(),
+            "the plant is left alone"
+        );
 
         // A file planted at the final path is not overwritten without `replace`.
         let cert = dir.path().join("cert.pem");

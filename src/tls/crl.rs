@@ -41,10 +41,13 @@ pub struct BundleCa {
 impl BundleCa {
     pub fn from_der(der: &[u8]) -> Option<BundleCa> {
         let (_, cert) = X509Certificate::from_der(der).ok()?;
-        let ski = cert.extensions().iter().find_map(|e| match e.parsed_extension() {
-            ParsedExtension::SubjectKeyIdentifier(k) => Some(k.0.to_vec()),
-            _ => None,
-        });
+        let ski = cert
+            .extensions()
+            .iter()
+            .find_map(|e| match e.parsed_extension() {
+                ParsedExtension::SubjectKeyIdentifier(k) => Some(k.0.to_vec()),
+                _ => None,
+            });
         Some(BundleCa {
             subject: cert.subject().as_raw().to_vec(),
             name: cert.subject().to_string(),
@@ -260,10 +263,9 @@ impl Revocations {
         }
         for ca in cas {
             if !self.crls.iter().any(|c| c.signed_by(ca)) {
-                self.warnings
-                    .push(CrlWarning::CaWithoutCrl {
-                        ca: ca.name.clone(),
-                    });
+                self.warnings.push(CrlWarning::CaWithoutCrl {
+                    ca: ca.name.clone(),
+                });
             }
         }
     }
@@ -391,8 +393,8 @@ fn read(path: &Path) -> Result<Vec<CertificateRevocationListDer<'static>>, PemEr
 mod tests {
     use super::{BundleCa, CertId, CrlWarning, RevocationProblem, Revocations};
     use rcgen::{
-        BasicConstraints, CertificateParams, CertificateRevocationListParams, DnType, IsCa,
-        Issuer, KeyIdMethod, KeyPair, RevokedCertParams, SerialNumber,
+        BasicConstraints, CertificateParams, CertificateRevocationListParams, DnType, IsCa, Issuer,
+        KeyIdMethod, KeyPair, RevokedCertParams, SerialNumber,
     };
     use time::{Duration, OffsetDateTime};
 
@@ -443,7 +445,11 @@ mod tests {
                 .collect(),
             key_identifier_method: KeyIdMethod::Sha256,
         };
-        let pem = params.signed_by(&ca.issuer).expect("crl").pem().expect("pem");
+        let pem = params
+            .signed_by(&ca.issuer)
+            .expect("crl")
+            .pem()
+            .expect("pem");
         let path = dir.join(name);
         std::fs::write(&path, pem).expect("write");
         path

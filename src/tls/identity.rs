@@ -124,9 +124,7 @@ fn decode(tag: Tag, data: &[u8]) -> Option<String> {
         Tag::Utf8String => std::str::from_utf8(data).ok().map(str::to_string),
         Tag::PrintableString if data.iter().all(|b| is_printable(*b)) => ascii(data),
         Tag::Ia5String if data.is_ascii() => ascii(data),
-        Tag::NumericString if data.iter().all(|b| b.is_ascii_digit() || *b == b' ') => {
-            ascii(data)
-        }
+        Tag::NumericString if data.iter().all(|b| b.is_ascii_digit() || *b == b' ') => ascii(data),
         // T.61 is almost Latin-1; like Go and BoringSSL, read it as Latin-1.
         Tag::TeletexString => Some(data.iter().map(|b| char::from(*b)).collect()),
         Tag::BmpString => {
@@ -136,7 +134,11 @@ fn decode(tag: Tag, data: &[u8]) -> Option<String> {
             let data = data.strip_suffix(&[0, 0]).unwrap_or(data);
             data.chunks_exact(2)
                 .map(|p| u32::from(u16::from_be_bytes([p[0], p[1]])))
-                .map(|c| (!refused_code_point(c)).then(|| char::from_u32(c)).flatten())
+                .map(|c| {
+                    (!refused_code_point(c))
+                        .then(|| char::from_u32(c))
+                        .flatten()
+                })
                 .collect()
         }
         Tag::UniversalString => {
@@ -145,7 +147,11 @@ fn decode(tag: Tag, data: &[u8]) -> Option<String> {
             }
             data.chunks_exact(4)
                 .map(|p| u32::from_be_bytes([p[0], p[1], p[2], p[3]]))
-                .map(|c| (!refused_code_point(c)).then(|| char::from_u32(c)).flatten())
+                .map(|c| {
+                    (!refused_code_point(c))
+                        .then(|| char::from_u32(c))
+                        .flatten()
+                })
                 .collect()
         }
         _ => None,
@@ -253,9 +259,17 @@ mod tests {
             (Tag::PrintableString, b"*.example&co", Some("*.example&co")),
             (Tag::PrintableString, b"PQ\x01", None),
             (Tag::PrintableString, b"bob@example", None),
-            (Tag::Utf8String, "ad\u{e9}min".as_bytes(), Some("ad\u{e9}min")),
+            (
+                Tag::Utf8String,
+                "ad\u{e9}min".as_bytes(),
+                Some("ad\u{e9}min"),
+            ),
             (Tag::Utf8String, &[0xff], None),
-            (Tag::BmpString, &[0, b'a', 0, b'd', 0, b'm', 0, b'i', 0, b'n'], Some("admin")),
+            (
+                Tag::BmpString,
+                &[0, b'a', 0, b'd', 0, b'm', 0, b'i', 0, b'n'],
+                Some("admin"),
+            ),
             (Tag::BmpString, &[0, b'a', 0, 0], Some("a")),
             (Tag::BmpString, &[0, b'a', 0], None),
             (Tag::BmpString, &[0xd8, 0x3d, 0xde, 0x00], None),
@@ -265,7 +279,11 @@ mod tests {
             (Tag::Ia5String, &[b'a', 0x80], None),
             (Tag::NumericString, b"12 3", Some("12 3")),
             (Tag::NumericString, b"12a", None),
-            (Tag::UniversalString, &[0, 0, 0, b'a', 0, 1, 0xf6, 0x00], Some("a\u{1f600}")),
+            (
+                Tag::UniversalString,
+                &[0, 0, 0, b'a', 0, 1, 0xf6, 0x00],
+                Some("a\u{1f600}"),
+            ),
             (Tag::UniversalString, &[0, 0, 0xd8, 0x00], None),
             (Tag::UniversalString, &[0, 0x11, 0, 0], None),
             (Tag::UniversalString, &[0, 0, 0], None),
@@ -273,11 +291,7 @@ mod tests {
             (Tag::Integer, &[1], None),
         ];
         for (tag, data, want) in cases {
-            assert_eq!(
-                decode(*tag, data).as_deref(),
-                *want,
-                "{tag:?} {data:02x?}"
-            );
+            assert_eq!(decode(*tag, data).as_deref(), *want, "{tag:?} {data:02x?}");
         }
     }
 
@@ -286,7 +300,8 @@ mod tests {
         let mut p = CertificateParams::default();
         p.distinguished_name.push(DnType::CommonName, cn);
         if let Some(ou) = ou {
-            p.distinguished_name.push(DnType::OrganizationalUnitName, ou);
+            p.distinguished_name
+                .push(DnType::OrganizationalUnitName, ou);
         }
         p.self_signed(&key).expect("cert").der().to_vec()
     }
@@ -306,9 +321,7 @@ mod tests {
     #[test]
     fn an_undecodable_cn_or_ou_is_not_read() {
         // A PrintableString CN holding `@`, which Go refuses: no CN, not "".
-        let bad = DnValue::PrintableString(
-            "admin".try_into().expect("printable"),
-        );
+        let bad = DnValue::PrintableString("admin".try_into().expect("printable"));
         let der = with_cn(bad, Some(DnValue::Utf8String("ops".into())));
         // Patch the subject CN's content octets (the last copy: the issuer comes first) to carry
         // a byte outside the alphabet.

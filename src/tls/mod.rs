@@ -86,13 +86,14 @@ pub fn setup(files: &TlsFiles) -> Result<TlsSetup, TlsError> {
     let provider = provider();
     let cas = load_certs(&files.ca).map_err(TlsError::Ca)?;
     let mut revocations = Revocations::load(&files.crl).map_err(TlsError::Crl)?;
-    let verifier = ClientVerifier::build(&cas, &mut revocations, provider.clone()).map_err(|e| {
-        let path = files.ca.clone();
-        match e {
-            BuildError::BadCa(source) => TlsError::BadCa { path, source },
-            BuildError::Verifier(source) => TlsError::Verifier { path, source },
-        }
-    })?;
+    let verifier =
+        ClientVerifier::build(&cas, &mut revocations, provider.clone()).map_err(|e| {
+            let path = files.ca.clone();
+            match e {
+                BuildError::BadCa(source) => TlsError::BadCa { path, source },
+                BuildError::Verifier(source) => TlsError::Verifier { path, source },
+            }
+        })?;
     for warning in revocations.warnings() {
         tracing::warn!(%warning, "revocation lists and CA bundle do not match");
     }

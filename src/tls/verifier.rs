@@ -166,7 +166,9 @@ impl LeafProblem {
 pub enum ChainProblem {
     #[error("the client sent {count} intermediate certificates; at most {MAX_INTERMEDIATES} are accepted")]
     TooManyIntermediates { count: usize },
-    #[error("the client sent {bytes} bytes of certificates; at most {MAX_CHAIN_BYTES} are accepted")]
+    #[error(
+        "the client sent {bytes} bytes of certificates; at most {MAX_CHAIN_BYTES} are accepted"
+    )]
     TooLarge { bytes: usize },
     #[error("the client sent an intermediate certificate that cannot be parsed")]
     UnparsableIntermediate,
@@ -224,9 +226,10 @@ fn rank(e: &rustls::Error) -> u8 {
     use CertificateError as C;
     match e {
         rustls::Error::InvalidCertificate(c) => match c {
-            C::Expired | C::ExpiredContext { .. } | C::NotValidYet | C::NotValidYetContext { .. } => {
-                4
-            }
+            C::Expired
+            | C::ExpiredContext { .. }
+            | C::NotValidYet
+            | C::NotValidYetContext { .. } => 4,
             C::Revoked
             | C::UnknownRevocationStatus
             | C::ExpiredRevocationList
@@ -384,7 +387,9 @@ mod tests {
             .signature_verification_algorithms
             .all
             .iter()
-            .map(|a| &*Box::leak(Box::new(Counting(*a))) as &'static dyn SignatureVerificationAlgorithm)
+            .map(|a| {
+                &*Box::leak(Box::new(Counting(*a))) as &'static dyn SignatureVerificationAlgorithm
+            })
             .collect();
         p.signature_verification_algorithms = WebPkiSupportedAlgorithms {
             all: Box::leak(all.into_boxed_slice()),
@@ -430,7 +435,11 @@ mod tests {
     fn intermediate(parent: &Ca, cn: &str) -> Ca {
         let key = KeyPair::generate().expect("key");
         let p = params(cn, true);
-        let der = p.signed_by(&key, &parent.issuer).expect("ica").der().clone();
+        let der = p
+            .signed_by(&key, &parent.issuer)
+            .expect("ica")
+            .der()
+            .clone();
         Ca {
             der,
             issuer: Issuer::new(p, key),
@@ -441,7 +450,10 @@ mod tests {
         let key = KeyPair::generate().expect("key");
         let mut p = params("alice", false);
         p.serial_number = Some(SerialNumber::from(serial));
-        p.signed_by(&key, &issuer.issuer).expect("leaf").der().clone()
+        p.signed_by(&key, &issuer.issuer)
+            .expect("leaf")
+            .der()
+            .clone()
     }
 
     /// A certificate named `subject` that claims `issuer` as its issuer, signed by a stranger.
@@ -474,7 +486,11 @@ mod tests {
             key_identifier_method: KeyIdMethod::Sha256,
         };
         let path = dir.join(name);
-        let pem = params.signed_by(&ca.issuer).expect("crl").pem().expect("pem");
+        let pem = params
+            .signed_by(&ca.issuer)
+            .expect("crl")
+            .pem()
+            .expect("pem");
         std::fs::write(&path, pem).expect("write");
         path
     }
@@ -571,10 +587,7 @@ mod tests {
             let (result, checks) =
                 counted(|| capped.verify_client_cert(&leaf, &intermediates, now));
             assert!(result.is_err());
-            assert!(
-                checks <= MAX_INTERMEDIATES + 1,
-                "{checks} signature checks"
-            );
+            assert!(checks <= MAX_INTERMEDIATES + 1, "{checks} signature checks");
         }
     }
 
@@ -590,9 +603,14 @@ mod tests {
         assert_eq!(checks, 2, "the leaf and the intermediate");
         // The same intermediate twice is a slip, not an attack.
         let twice = [ica.der.clone(), ica.der.clone()];
-        assert!(capped.verify_client_cert(&leaf, &twice, UnixTime::now()).is_ok());
+        assert!(capped
+            .verify_client_cert(&leaf, &twice, UnixTime::now())
+            .is_ok());
         // Another certificate with the intermediate's subject is refused.
-        let other = [ica.der.clone(), forged("clients intermediate", "root", true)];
+        let other = [
+            ica.der.clone(),
+            forged("clients intermediate", "root", true),
+        ];
         let err = capped
             .verify_client_cert(&leaf, &other, UnixTime::now())
             .expect_err("two intermediates with one subject");
