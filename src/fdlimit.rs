@@ -104,7 +104,7 @@ mod tests {
         assert!(b.lowered(&limits));
         let used = 2 * b.max_connections as u64 + 2 * b.max_handshakes as u64 + super::RESERVED;
         assert!(used <= 1024, "{b:?} uses {used}");
-        assert!(b.max_connections >= 400, "{b:?}");
+        assert!(b.max_connections >= 300, "{b:?}");
         assert_eq!(b.needed, needed(&limits));
         let tiny = fit(&limits, 16, 16);
         assert!(tiny.max_connections >= 1 && tiny.max_handshakes >= 1);

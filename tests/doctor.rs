@@ -175,7 +175,7 @@ async fn each_diagnosis_from_a_real_misconfiguration() {
         expect_problem(
             &down.docker_host(),
             &alice.dir,
-            &["Docker Engine behind it is down", "no-engine.sock"],
+            &["Docker Engine behind it is down", "cannot connect to it"],
         )
     });
 

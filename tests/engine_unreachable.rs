@@ -1,5 +1,6 @@
-//! When the engine's socket is missing, the gateway answers a Docker-style 502 naming the socket,
-//! keeps serving, and recovers by itself once the engine is back. (The same against a real
+//! When the engine's socket is missing, the gateway answers a Docker-style 502 saying the engine
+//! is unreachable (without the socket path, see `engine_error_detail.rs`), keeps serving, and
+//! recovers by itself once the engine is back. (The same against a real
 //! engine being stopped and started is in `engine_restart.rs`.)
 
 mod common;
@@ -20,10 +21,9 @@ async fn missing_socket_gives_502_then_recovers() {
     let reply = request(gw.addr, &pki, &admin, get("/_ping")).await;
     assert_eq!(reply.status, 502);
     assert_eq!(reply.headers["content-type"], "application/json");
-    assert!(
-        reply.message().contains(&missing.display().to_string()),
-        "the message names the socket: {}",
-        reply.message()
+    assert_eq!(
+        reply.message(),
+        "dockgate: the Docker Engine is unreachable: cannot connect to it"
     );
 
     // The engine comes up at the configured path.
