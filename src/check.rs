@@ -96,6 +96,13 @@ pub async fn run(config: &Config, engine_optional: bool) -> Vec<Line> {
             out.extend(server_cert_expiry(&config.tls.cert));
             out.extend(key_permissions(&config.tls.key));
             out.extend(crl_lines(&setup.revocations));
+            out.extend(
+                setup
+                    .revocations
+                    .warnings()
+                    .iter()
+                    .map(|w| Line::Warn(w.to_string())),
+            );
         }
         Err(e) => out.push(Line::Fail(error_chain(&e))),
     }

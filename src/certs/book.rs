@@ -112,7 +112,7 @@ pub enum BookError {
         name: String,
         serial: String,
         #[source]
-        problem: EntryProblem,
+        problem: Box<EntryProblem>,
     },
     #[error("cannot encode the CA bookkeeping")]
     Encode(#[source] toml::ser::Error),
@@ -238,7 +238,7 @@ impl Book {
                     number: i + 1,
                     name: entry.name.clone(),
                     serial: entry.serial.clone(),
-                    problem,
+                    problem: Box::new(problem),
                 });
             }
         }
@@ -261,7 +261,7 @@ impl Book {
                         number: i + 1,
                         name: entry.name.clone(),
                         serial: entry.serial.clone(),
-                        problem,
+                        problem: Box::new(problem),
                     })
                 }
             }
@@ -357,7 +357,7 @@ mod tests {
             );
             if serial == "5d20" {
                 assert!(matches!(
-                    problem,
+                    **problem,
                     EntryProblem::Date {
                         field: "revoked",
                         ..

@@ -46,7 +46,7 @@ fn create_new(path: &Path, contents: &[u8], mode: u32) -> Result<(), FileError> 
     let mut f = OpenOptions::new()
         .write(true)
         .create_new(true)
-        .custom_flags(libc::O_NOFOLLOW | libc::O_CLOEXEC)
+        .custom_flags((rustix::fs::OFlags::NOFOLLOW | rustix::fs::OFlags::CLOEXEC).bits() as i32)
         .mode(mode)
         .open(path)
         .map_err(err(path))?;

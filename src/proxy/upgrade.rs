@@ -7,7 +7,9 @@
 //!   towards the engine is shut down and the engine's output keeps flowing back;
 //! - when the engine ends its output (the process exited), the client's side is ended at once
 //!   with `close_notify`, even while the client's input is still open, because
-//!   `docker run -it` and `exec -it` wait for exactly that to exit.
+//!   `docker run -it` and `exec -it` wait for exactly that to exit;
+//! - input the engine no longer takes (it closed after the process exited) ends the input side
+//!   only: the output it wrote before closing still reaches the client.
 //!
 //! There is no idle timeout: an `exec -it` prompt may sit quiet for hours. TCP keep-alive on the
 //! client socket finds dead peers.
@@ -47,10 +49,16 @@ pub async fn splice(client: OnUpgrade, engine: OnUpgrade, record: AuditRecord) {
     let to_engine = async {
         let end = match copy(&mut client_r, &mut engine_w, &counters.bytes_in).await {
             Ok(()) => InputEnd::HalfClosed,
-            Err(e) if e.kind() == io::ErrorKind::UnexpectedEof => InputEnd::HalfClosed,
-            Err(e) => {
+            Err(Side::Read(e)) if e.kind() == io::ErrorKind::UnexpectedEof => InputEnd::HalfClosed,
+            Err(Side::Read(e)) => {
                 tracing::debug!(error = %e, "client side of a hijacked stream failed");
                 InputEnd::Failed
+            }
+            // The engine stopped reading (the process exited): what it wrote before is still on
+            // its way back, so the client's output must not be cut short for that.
+            Err(Side::Write(e)) => {
+                tracing::debug!(error = %e, "the engine no longer takes input");
+                InputEnd::HalfClosed
             }
         };
         let _ = engine_w.shutdown().await;
@@ -79,20 +87,26 @@ pub async fn splice(client: OnUpgrade, engine: OnUpgrade, record: AuditRecord) {
     drop(record);
 }
 
+/// Which side of a copy failed.
+enum Side {
+    Read(io::Error),
+    Write(io::Error),
+}
+
 /// Copies until EOF, flushing after every read so interactive bytes are never held back.
-async fn copy<R, W>(reader: &mut R, writer: &mut W, count: &AtomicU64) -> io::Result<()>
+async fn copy<R, W>(reader: &mut R, writer: &mut W, count: &AtomicU64) -> Result<(), Side>
 where
     R: AsyncRead + Unpin,
     W: AsyncWrite + Unpin,
 {
     let mut buf = vec![0u8; BUF];
     loop {
-        let n = reader.read(&mut buf).await?;
+        let n = reader.read(&mut buf).await.map_err(Side::Read)?;
         if n == 0 {
             return Ok(());
         }
-        writer.write_all(&buf[..n]).await?;
-        writer.flush().await?;
+        writer.write_all(&buf[..n]).await.map_err(Side::Write)?;
+        writer.flush().await.map_err(Side::Write)?;
         count.fetch_add(n as u64, Ordering::Relaxed);
     }
 }

@@ -6,7 +6,7 @@
 //!
 //! A CRL covers a certificate when the CRL's issuer is the certificate's issuer **and** their
 //! authority key identifiers agree (RFC 5280 section 5.2.1 and 4.2.1.1): two CAs may share a name
-//! (every CA made by dockgate before 0.2 was `O=dockgate, CN=dockgate CA`), never a key. The
+//! (every CA made by earlier dockgate versions was `O=dockgate, CN=dockgate CA`), never a key. The
 //! name alone decides only when one side carries no key identifier. At load, each CRL is also
 //! checked against the CAs of `tls.ca` that bear its issuer's name: the one whose key signed it is
 //! its issuer ([`Revocations::attribute`]). A CRL bearing a bundle CA's name that none of them

@@ -295,6 +295,51 @@ mod tests {
         }
     }
 
+    /// OpenSSL writes every name as BMPString with `string_mask = MASK:0x800` (B_ASN1_BMPSTRING);
+    /// `openssl x509 -noout -subject` prints `CN = admin` for it, and so does dockgate.
+    #[test]
+    fn an_openssl_bmpstring_cn_reads_as_openssl_reads_it() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let cnf = dir.path().join("bmp.cnf");
+        std::fs::write(
+            &cnf,
+            "[req]\ndistinguished_name = dn\nstring_mask = MASK:0x800\nprompt = no\n[dn]\nCN = admin\nOU = ops\n",
+        )
+        .expect("write");
+        let out = dir.path().join("c.der");
+        let status = std::process::Command::new("openssl")
+            .args([
+                "req",
+                "-x509",
+                "-newkey",
+                "ec",
+                "-pkeyopt",
+                "ec_paramgen_curve:P-256",
+            ])
+            .args(["-nodes", "-days", "1", "-outform", "DER", "-config"])
+            .arg(&cnf)
+            .arg("-keyout")
+            .arg(dir.path().join("k.pem"))
+            .arg("-out")
+            .arg(&out)
+            .output()
+            .expect("openssl");
+        assert!(
+            status.status.success(),
+            "{}",
+            String::from_utf8_lossy(&status.stderr)
+        );
+        let der = std::fs::read(out).expect("read");
+        let ucs2 = [0x1e, 10, 0, b'a', 0, b'd', 0, b'm', 0, b'i', 0, b'n'];
+        assert!(
+            der.windows(ucs2.len()).any(|w| w == ucs2),
+            "not a BMPString"
+        );
+        let id = ClientIdentity::from_der(&der).expect("parse");
+        assert_eq!(id.cn.as_deref(), Some("admin"));
+        assert_eq!(id.ous, vec!["ops"]);
+    }
+
     fn with_cn(cn: DnValue, ou: Option<DnValue>) -> Vec<u8> {
         let key = KeyPair::generate().expect("key");
         let mut p = CertificateParams::default();
