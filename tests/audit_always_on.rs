@@ -11,7 +11,7 @@ mod common;
 use std::time::Duration;
 
 use common::client::connect;
-use common::fake::{read_head, FakeEngine};
+use common::fake::{echo_upgrade, read_head, FakeEngine};
 use common::gateway::{free_addr, listen_at, write_config, Process, RULES};
 use common::pki::Pki;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
@@ -22,15 +22,7 @@ fn engine() -> FakeEngine {
     FakeEngine::start(|mut s| async move {
         while let Some(head) = read_head(&mut s).await {
             if head.contains("/attach") {
-                let _ = s
-                    .write_all(b"HTTP/1.1 101 UPGRADED\r\nConnection: Upgrade\r\nUpgrade: tcp\r\nContent-Type: application/vnd.docker.raw-stream\r\n\r\n")
-                    .await;
-                let mut buf = [0u8; 1024];
-                while let Ok(n @ 1..) = s.read(&mut buf).await {
-                    if s.write_all(&buf[..n]).await.is_err() {
-                        return;
-                    }
-                }
+                echo_upgrade(&mut s).await;
                 return;
             }
             if head.contains("/events") {

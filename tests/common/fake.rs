@@ -79,3 +79,21 @@ pub async fn read_head(s: &mut UnixStream) -> Option<String> {
     }
     Some(String::from_utf8_lossy(&head).into_owned())
 }
+
+/// Answers a hijack the way the engine does (`101 UPGRADED`, raw stream) and echoes what the
+/// client sends until it is done.
+pub async fn echo_upgrade(s: &mut UnixStream) {
+    if s
+        .write_all(b"HTTP/1.1 101 UPGRADED\r\nConnection: Upgrade\r\nUpgrade: tcp\r\nContent-Type: application/vnd.docker.raw-stream\r\n\r\n")
+        .await
+        .is_err()
+    {
+        return;
+    }
+    let mut buf = [0u8; 1024];
+    while let Ok(n @ 1..) = s.read(&mut buf).await {
+        if s.write_all(&buf[..n]).await.is_err() {
+            return;
+        }
+    }
+}
