@@ -149,6 +149,8 @@ pub async fn serve(shared: Arc<Shared>, stream: TcpStream, peer: SocketAddr, tra
         shared.drain.clone(),
         Some(ConnectionSlot::new(permit, track)),
     ));
+    // The handshake verified the chain with the acceptor of `state`.
+    session.verified_by_handshake(state.proxy.generation, state.proxy.crls_valid_until);
     shared.sessions.insert(registration, &session);
     let span = tracing::info_span!("conn", %peer, client = %session.log_name);
     let requests = shared.clone();

@@ -171,6 +171,22 @@ impl Session {
         }
     }
 
+    /// Records that the handshake verified the chain against the state of `generation`, so the
+    /// first request does not verify it again (a reload since then still makes it).
+    pub fn verified_by_handshake(&self, generation: u64, crls_valid_until: Option<SystemTime>) {
+        let until = self.trust_until(SystemTime::now(), crls_valid_until);
+        if let Ok(mut v) = self.verified.lock() {
+            *v = (generation, until);
+        }
+    }
+
+    /// How long a verification done at `now` holds: until the next check is due, the chain
+    /// expires, or a CRL of the state runs out.
+    fn trust_until(&self, now: SystemTime, crls_valid_until: Option<SystemTime>) -> SystemTime {
+        let until = (now + RECHECK_EVERY).min(self.expires_at);
+        crls_valid_until.map_or(until, |crl| until.min(crl))
+    }
+
     /// Checks the presented chain against `proxy`'s CA bundle, validity and CRLs at `now`.
     /// The verifier's answer is reused until the state changes, `RECHECK_EVERY` passes, or a CRL
     /// of the state runs out; `force` checks again regardless (after a reload).
@@ -229,10 +245,7 @@ impl Session {
             };
             return Err(refuse(reason, e.to_string()));
         }
-        let mut until = (now + RECHECK_EVERY).min(self.expires_at);
-        if let Some(crl) = proxy.crls_valid_until {
-            until = until.min(crl);
-        }
+        let until = self.trust_until(now, proxy.crls_valid_until);
         if let Ok(mut v) = self.verified.lock() {
             *v = (generation, until);
         }
