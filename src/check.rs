@@ -84,7 +84,12 @@ pub async fn run(config: &Config, engine_optional: bool) -> Vec<Line> {
         config.source.display()
     ))];
     let listen: Vec<String> = config.listen.iter().map(|a| a.to_string()).collect();
-    out.push(Line::Ok(format!("listen addresses: {}", listen.join(", "))));
+    // systemd hands its sockets to the main process only, never to ExecStartPre's check, so the
+    // check cannot tell whether the service will be socket-activated: it says both.
+    out.push(Line::Ok(format!(
+        "listen addresses: {} (not used when systemd passes its sockets: with dockgate.socket, its ListenStream= applies)",
+        listen.join(", ")
+    )));
     match crate::tls::setup(&config.tls) {
         Ok(setup) => {
             out.push(Line::Ok(format!(

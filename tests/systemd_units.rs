@@ -78,8 +78,11 @@ fn units_say_what_the_documentation_promises() {
         "Type=notify",
         "ExecStartPre=/usr/bin/dockgate check --engine-optional --config /etc/dockgate/dockgate.toml",
         "ExecStart=/usr/bin/dockgate serve --config /etc/dockgate/dockgate.toml",
+        "ExecReload=/usr/bin/dockgate check --engine-optional --config /etc/dockgate/dockgate.toml",
         "ExecReload=/bin/kill -HUP $MAINPID",
         "Restart=on-failure",
+        "SuccessExitStatus=3",
+        "LimitNOFILE=16384",
         "User=dockgate",
         "SupplementaryGroups=docker",
     ] {
@@ -88,5 +91,15 @@ fn units_say_what_the_documentation_promises() {
     assert!(
         !service.contains("Requires=docker"),
         "the gateway must not die with the engine"
+    );
+    // The check must run before the signal, so that a bad configuration fails the reload.
+    let reloads: Vec<&str> = service
+        .lines()
+        .filter(|l| l.starts_with("ExecReload="))
+        .collect();
+    assert!(reloads[0].contains("dockgate check"), "{reloads:?}");
+    assert!(
+        !service.lines().any(|l| l.starts_with("Also=")),
+        "enabling the service alone must not enable the socket"
     );
 }
