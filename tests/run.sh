@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # dockgate's whole test suite, as CI runs it (as root, on Debian 12):
 #  1. installs what the suite needs (docker.io, busybox-static, docker-registry, curl, openssl,
-#     systemd tools, make, dpkg-dev; cargo-deb from crates.io),
+#     systemd tools, systemd-container and debootstrap for the service test in a booted Debian 12
+#     container, make, dpkg-dev; cargo-deb from crates.io),
 #  2. starts a private Docker Engine and a private registry on 127.0.0.1 under a temporary folder,
 #  3. builds a tiny busybox image and pushes a several-MB image to the registry,
 #  4. runs `cargo test` against them, and stops what it started, by PID, whatever happens.
@@ -22,6 +23,9 @@ command -v systemd-socket-activate >/dev/null || need+=(systemd)
 command -v make >/dev/null || need+=(make)
 command -v script >/dev/null || need+=(bsdutils)
 command -v dpkg-shlibdeps >/dev/null || need+=(dpkg-dev)
+command -v debootstrap >/dev/null || need+=(debootstrap)
+command -v systemd-nspawn >/dev/null || need+=(systemd-container)
+command -v prlimit >/dev/null || need+=(util-linux)
 if [ ${#need[@]} -gt 0 ]; then
   log "installing ${need[*]}"
   export DEBIAN_FRONTEND=noninteractive

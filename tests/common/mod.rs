@@ -5,6 +5,7 @@
 
 pub mod cli;
 pub mod client;
+pub mod container;
 pub mod engine;
 pub mod fake;
 pub mod gateway;
