@@ -1,8 +1,9 @@
 //! dockgate under a real systemd (252, PID 1 of a booted Debian 12 container with a real
 //! `docker.io` engine), installed and run the way the README's "Install as a service" says:
 //! `make install` (staged into the machine with DESTDIR, then the steps it takes on a live
-//! system), `certs init`, the shipped config, `runuser ... check`, `systemctl enable --now
-//! dockgate.socket`; the first connection starts the service, which reaches the engine through
+//! system), then the README's own commands of steps 2 to 5, run verbatim (`certs init` for
+//! `$(hostname -f)`, `runuser ... check` of the shipped config, `systemctl enable --now
+//! dockgate.socket`, curl); the first connection starts the service, which reaches the engine through
 //! the docker group and has `LimitNOFILE`; `systemctl reload` succeeds on a good configuration
 //! and fails on a bad one (which stays out of force); `systemctl stop` while a stream outlives
 //! `shutdown.grace` leaves the unit inactive, not failed; `systemctl kill -s KILL` is followed by
@@ -14,14 +15,40 @@ mod common;
 use std::process::Command;
 use std::time::Duration;
 
-use common::container::Machine;
+use common::container::{Machine, HOSTNAME};
 
 const CLIENT: &str = "C=/etc/dockgate/certs/clients/admin; curl -sS --max-time 20 --cert $C/cert.pem --key $C/key.pem --cacert $C/ca.pem";
+
+/// The shell blocks of the README's "Install as a service" steps 2 to 5, one script each.
+fn readme_steps() -> Vec<String> {
+    let readme = std::fs::read_to_string(root().join("README.md")).expect("README");
+    let start = readme
+        .find("2. Create the certificates")
+        .expect("step 2 in the README");
+    let end = start
+        + readme[start..]
+            .find("Day to day")
+            .expect("end of the steps");
+    let mut blocks = Vec::new();
+    let mut current: Option<String> = None;
+    for line in readme[start..end].lines() {
+        match (line.trim(), current.as_mut()) {
+            ("```sh", None) => current = Some(String::new()),
+            ("```", Some(_)) => blocks.extend(current.take()),
+            (text, Some(block)) => {
+                block.push_str(text);
+                block.push('\n');
+            }
+            _ => {}
+        }
+    }
+    blocks
+}
 
 /// `curl` of `path` through the gateway inside the machine: the HTTP status.
 fn status(m: &Machine, path: &str) -> String {
     m.text(&format!(
-        "{CLIENT} -o /dev/null -w '%{{http_code}}' https://localhost:2376{path}"
+        "{CLIENT} -o /dev/null -w '%{{http_code}}' https://{HOSTNAME}:2376{path}"
     ))
 }
 
@@ -80,22 +107,21 @@ fn the_readme_service_install_works_under_a_real_systemd() {
     );
     m.ok("timeout 60 sh -c 'until docker version >/dev/null 2>&1; do sleep 0.5; done'");
 
-    // Step 2: certificates; the key for the gateway only.
-    m.ok("dockgate certs init --dir /etc/dockgate/certs --host localhost --ip 127.0.0.1 --client admin");
-    m.ok("chown dockgate:dockgate /etc/dockgate/certs/server-key.pem");
-    // Step 3: the shipped config (admin has full access) passes the check as the service user.
-    let check = m.ok("runuser -u dockgate -- dockgate check --config /etc/dockgate/dockgate.toml");
+    // Steps 2 to 5, exactly as the README writes them.
+    let steps = readme_steps();
+    assert_eq!(steps.len(), 4, "README steps 2-5 changed shape: {steps:?}");
+    m.ok(&steps[0]);
+    let check = m.ok(&steps[1]);
     assert!(check.contains("ready to serve"), "{check}");
-
-    // Step 4: the socket; the service starts on the first connection.
-    m.ok("systemctl enable --now dockgate.socket");
+    m.ok(&steps[2]);
+    // The socket is listening; the service starts on the first connection.
     assert_eq!(
         m.text("systemctl is-active dockgate.service").trim(),
         "inactive"
     );
-    // Step 5: curl reaches the engine through the gateway.
-    let version = m.ok(&format!("{CLIENT} https://localhost:2376/version"));
-    assert!(version.contains("ApiVersion"), "{version}");
+    let step5 = m.ok(&steps[3]);
+    assert!(step5.contains("ApiVersion"), "{step5}");
+    assert!(step5.contains("Status: \"serving"), "{step5}");
     assert_eq!(
         m.text("systemctl is-active dockgate.service").trim(),
         "active"
@@ -132,7 +158,7 @@ fn the_readme_service_install_works_under_a_real_systemd() {
     // Stop while a stream outlives shutdown.grace: exit 3, and the unit is not failed.
     m.ok("sed -i 's/^grace = \"30s\"/grace = \"2s\"/' /etc/dockgate/dockgate.toml && grep -q '^grace = \"2s\"' /etc/dockgate/dockgate.toml");
     m.ok("systemctl reload dockgate");
-    let mut events = m.spawn(&format!("{CLIENT} -N https://localhost:2376/events"));
+    let mut events = m.spawn(&format!("{CLIENT} -N https://{HOSTNAME}:2376/events"));
     let streaming = common::wait::until(Duration::from_secs(20), || {
         m.text("journalctl -u dockgate.service --no-pager -o cat")
             .contains("event=\"start\"")

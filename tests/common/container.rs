@@ -80,6 +80,10 @@ fn tree() -> PathBuf {
     cache
 }
 
+/// The machine's full host name: its name is `gateway`, and `/etc/hosts` gives the full one, as
+/// on an installed Debian system, so that `hostname -f` in the README's commands names it.
+pub const HOSTNAME: &str = "gateway.dockgate.test";
+
 /// A booted machine.
 pub struct Machine {
     pub root: PathBuf,
@@ -103,10 +107,16 @@ impl Machine {
                 .arg(&tree)
                 .arg(&root),
         );
+        let hosts = root.join("etc/hosts");
+        let mut text = std::fs::read_to_string(&hosts).unwrap_or_default();
+        text.push_str(&format!("127.0.1.1\t{HOSTNAME} gateway\n"));
+        std::fs::write(&hosts, text).expect("/etc/hosts");
+        std::fs::write(root.join("etc/hostname"), "gateway\n").expect("/etc/hostname");
         prepare(&root);
         let nspawn = Command::new("systemd-nspawn")
             .arg("-D")
             .arg(&root)
+            .arg("--hostname=gateway")
             .args(["--keep-unit", "--register=no", "--private-network", "-b"])
             .stdin(Stdio::null())
             .stdout(Stdio::null())
