@@ -26,7 +26,7 @@ async fn expiry_cuts_keep_alive_connections_and_streams_at_not_after() {
 
     // Valid for a few more seconds (X.509 times have one-second precision).
     let mut spec = ClientSpec::new("brief");
-    let not_after = time::OffsetDateTime::now_utc() + time::Duration::seconds(6);
+    let not_after = time::OffsetDateTime::now_utc() + time::Duration::seconds(10);
     spec.not_after = not_after;
     let brief = pki.client_spec("brief", &spec);
     let not_after = SystemTime::from(not_after.replace_nanosecond(0).expect("ns"));
