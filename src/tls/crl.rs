@@ -391,30 +391,10 @@ fn read(path: &Path) -> Result<Vec<CertificateRevocationListDer<'static>>, PemEr
 
 #[cfg(test)]
 mod tests {
+    use super::super::test_ca::{ca, crl, Ca};
     use super::{BundleCa, CertId, CrlWarning, RevocationProblem, Revocations};
-    use rcgen::{
-        BasicConstraints, CertificateParams, CertificateRevocationListParams, DnType, IsCa, Issuer,
-        KeyIdMethod, KeyPair, RevokedCertParams, SerialNumber,
-    };
-    use time::{Duration, OffsetDateTime};
-
-    struct Ca {
-        der: Vec<u8>,
-        issuer: Issuer<'static, KeyPair>,
-    }
-
-    /// A CA named `CN=cn`; two of them with the same `cn` share their subject, not their key.
-    fn ca(cn: &str) -> Ca {
-        let key = KeyPair::generate().expect("key");
-        let mut p = CertificateParams::default();
-        p.distinguished_name.push(DnType::CommonName, cn);
-        p.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
-        let der = p.self_signed(&key).expect("ca").der().to_vec();
-        Ca {
-            der,
-            issuer: Issuer::new(p, key),
-        }
-    }
+    use rcgen::{CertificateParams, DnType, KeyPair, SerialNumber};
+    use time::OffsetDateTime;
 
     /// A leaf of `ca` with serial `serial`, with or without an authorityKeyIdentifier.
     fn leaf(ca: &Ca, serial: u64, aki: bool) -> CertId {
@@ -425,34 +405,6 @@ mod tests {
         p.use_authority_key_identifier_extension = aki;
         let der = p.signed_by(&key, &ca.issuer).expect("leaf").der().to_vec();
         CertId::from_der(&der).expect("id")
-    }
-
-    fn crl(ca: &Ca, revoked: &[u64], dir: &std::path::Path, name: &str) -> std::path::PathBuf {
-        let now = OffsetDateTime::now_utc();
-        let params = CertificateRevocationListParams {
-            this_update: now - Duration::hours(1),
-            next_update: now + Duration::days(1),
-            crl_number: SerialNumber::from(1u64),
-            issuing_distribution_point: None,
-            revoked_certs: revoked
-                .iter()
-                .map(|s| RevokedCertParams {
-                    serial_number: SerialNumber::from(*s),
-                    revocation_time: now - Duration::minutes(1),
-                    reason_code: None,
-                    invalidity_date: None,
-                })
-                .collect(),
-            key_identifier_method: KeyIdMethod::Sha256,
-        };
-        let pem = params
-            .signed_by(&ca.issuer)
-            .expect("crl")
-            .pem()
-            .expect("pem");
-        let path = dir.join(name);
-        std::fs::write(&path, pem).expect("write");
-        path
     }
 
     fn algs() -> &'static [&'static dyn rustls_pki_types::SignatureVerificationAlgorithm] {

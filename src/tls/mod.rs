@@ -8,6 +8,8 @@
 mod crl;
 mod identity;
 mod pem;
+#[cfg(test)]
+mod test_ca;
 mod verifier;
 
 use std::path::PathBuf;

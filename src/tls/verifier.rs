@@ -337,9 +337,8 @@ mod tests {
     use std::sync::Arc;
 
     use rcgen::{
-        BasicConstraints, CertificateParams, CertificateRevocationListParams, DnType,
-        ExtendedKeyUsagePurpose, IsCa, Issuer, KeyIdMethod, KeyPair, RevokedCertParams,
-        SerialNumber,
+        BasicConstraints, CertificateParams, DnType, ExtendedKeyUsagePurpose, IsCa, Issuer,
+        KeyPair, SerialNumber,
     };
     use rustls::crypto::{CryptoProvider, WebPkiSupportedAlgorithms};
     use rustls::pki_types::{
@@ -349,8 +348,8 @@ mod tests {
     use rustls::server::danger::ClientCertVerifier;
     use rustls::server::WebPkiClientVerifier;
     use rustls::{CertificateError, RootCertStore};
-    use time::{Duration, OffsetDateTime};
 
+    use super::super::test_ca::{ca, crl, Ca};
     use super::{ChainProblem, ClientVerifier, MAX_INTERMEDIATES};
     use crate::tls::{CrlWarning, Revocations};
 
@@ -418,21 +417,6 @@ mod tests {
         p
     }
 
-    struct Ca {
-        der: CertificateDer<'static>,
-        issuer: Issuer<'static, KeyPair>,
-    }
-
-    fn ca(cn: &str) -> Ca {
-        let key = KeyPair::generate().expect("key");
-        let p = params(cn, true);
-        let der = p.self_signed(&key).expect("ca").der().clone();
-        Ca {
-            der,
-            issuer: Issuer::new(p, key),
-        }
-    }
-
     fn intermediate(parent: &Ca, cn: &str) -> Ca {
         let key = KeyPair::generate().expect("key");
         let p = params(cn, true);
@@ -466,34 +450,6 @@ mod tests {
             .expect("forged")
             .der()
             .clone()
-    }
-
-    fn crl(ca: &Ca, revoked: &[u64], dir: &std::path::Path, name: &str) -> std::path::PathBuf {
-        let now = OffsetDateTime::now_utc();
-        let params = CertificateRevocationListParams {
-            this_update: now - Duration::hours(1),
-            next_update: now + Duration::days(1),
-            crl_number: SerialNumber::from(1u64),
-            issuing_distribution_point: None,
-            revoked_certs: revoked
-                .iter()
-                .map(|s| RevokedCertParams {
-                    serial_number: SerialNumber::from(*s),
-                    revocation_time: now - Duration::minutes(1),
-                    reason_code: None,
-                    invalidity_date: None,
-                })
-                .collect(),
-            key_identifier_method: KeyIdMethod::Sha256,
-        };
-        let path = dir.join(name);
-        let pem = params
-            .signed_by(&ca.issuer)
-            .expect("crl")
-            .pem()
-            .expect("pem");
-        std::fs::write(&path, pem).expect("write");
-        path
     }
 
     fn webpki_alone(root: &Ca, provider: Arc<CryptoProvider>) -> Arc<dyn ClientCertVerifier> {
