@@ -9,17 +9,15 @@ mod common;
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
-use std::sync::Arc;
 
 use bytes::Bytes;
 use http_body_util::{BodyExt, Full};
 use hyper::client::conn::http1::SendRequest;
 use rustls::pki_types::pem::PemObject;
-use rustls::pki_types::{CertificateDer, PrivateKeyDer};
-use rustls::{ClientConfig, RootCertStore};
+use rustls::pki_types::CertificateDer;
 use time::{Duration, OffsetDateTime};
 
-use common::client::{connect_with, get};
+use common::client::{config_trusting, connect_with, get};
 use common::fake::FakeEngine;
 use common::gateway::{write_config, Process};
 use common::pki::{serial_of, Authority, ClientCert, ClientSpec, Pki};
@@ -42,30 +40,9 @@ fn q(p: &Path) -> String {
 }
 
 /// A client config trusting every CA in `bundle` and presenting `who`'s certificate.
-fn client_config(bundle: &Path, who: &ClientCert) -> ClientConfig {
-    let mut roots = RootCertStore::empty();
-    for ca in CertificateDer::pem_file_iter(bundle).expect("bundle") {
-        roots.add(ca.expect("ca")).expect("root");
-    }
-    let chain: Vec<CertificateDer<'static>> = CertificateDer::pem_file_iter(who.cert())
-        .expect("cert")
-        .collect::<Result<_, _>>()
-        .expect("cert");
-    let key = PrivateKeyDer::from_pem_file(who.key()).expect("key");
-    let mut cfg =
-        ClientConfig::builder_with_provider(Arc::new(rustls::crypto::ring::default_provider()))
-            .with_safe_default_protocol_versions()
-            .expect("versions")
-            .with_root_certificates(roots)
-            .with_client_auth_cert(chain, key)
-            .expect("client auth");
-    cfg.alpn_protocols = vec![b"http/1.1".to_vec()];
-    cfg
-}
-
 /// An open HTTP connection to the gateway, or `None` when the handshake fails.
 async fn open(gw: &Process, bundle: &Path, who: &ClientCert) -> Option<SendRequest<Full<Bytes>>> {
-    let tls = connect_with(gw.addr, client_config(bundle, who))
+    let tls = connect_with(gw.addr, config_trusting(bundle, who))
         .await
         .ok()?;
     let (sender, conn) = hyper::client::conn::http1::handshake(hyper_util::rt::TokioIo::new(tls))
@@ -95,6 +72,25 @@ async fn admitted(gw: &Process, bundle: &Path, who: &ClientCert) -> bool {
     match open(gw, bundle, who).await {
         Some(mut s) => ping(&mut s).await,
         None => false,
+    }
+}
+
+/// New connections of `good` are served, those of `revoked` refused.
+async fn admits_only(gw: &Process, bundle: &Path, good: &[&ClientCert], revoked: &[&ClientCert]) {
+    for who in good {
+        assert!(
+            admitted(gw, bundle, who).await,
+            "{} was refused; logs:\n{}",
+            who.name,
+            gw.logs().join("\n")
+        );
+    }
+    for who in revoked {
+        assert!(
+            !admitted(gw, bundle, who).await,
+            "revoked {} got in",
+            who.name
+        );
     }
 }
 
@@ -156,21 +152,7 @@ async fn two_cas_made_by_certs_init() {
     let (alice, carol) = (client(&a, "alice"), client(&a, "carol"));
     let (bob, dave) = (client(&b, "bob"), client(&b, "dave"));
 
-    for who in [&alice, &bob] {
-        assert!(
-            admitted(&gw, &bundle, who).await,
-            "{} was refused; logs:\n{}",
-            who.name,
-            gw.logs().join("\n")
-        );
-    }
-    for who in [&carol, &dave] {
-        assert!(
-            !admitted(&gw, &bundle, who).await,
-            "revoked {} got in",
-            who.name
-        );
-    }
+    admits_only(&gw, &bundle, &[&alice, &bob], &[&carol, &dave]).await;
 
     let mut alice_conn = open(&gw, &bundle, &alice).await.expect("alice");
     let mut bob_conn = open(&gw, &bundle, &bob).await.expect("bob");
@@ -228,21 +210,7 @@ async fn two_cas_sharing_a_name() {
     let gw = start(&config);
     let bundle = pki.ca_path.clone();
 
-    for who in [&alice, &bob] {
-        assert!(
-            admitted(&gw, &bundle, who).await,
-            "{} was refused; logs:\n{}",
-            who.name,
-            gw.logs().join("\n")
-        );
-    }
-    for who in [&carol, &dave] {
-        assert!(
-            !admitted(&gw, &bundle, who).await,
-            "revoked {} got in",
-            who.name
-        );
-    }
+    admits_only(&gw, &bundle, &[&alice, &bob], &[&carol, &dave]).await;
 
     let mut alice_conn = open(&gw, &bundle, &alice).await.expect("alice");
     let mut bob_conn = open(&gw, &bundle, &bob).await.expect("bob");

@@ -60,15 +60,20 @@ pub fn config_with(
 
 /// A client config from a `DOCKER_CERT_PATH` bundle alone: its ca.pem, cert.pem and key.pem.
 pub fn config_for_bundle(bundle: &ClientCert) -> ClientConfig {
+    config_trusting(&bundle.ca(), bundle)
+}
+
+/// A client config presenting `who`'s certificate and trusting every CA in the PEM file `cas`.
+pub fn config_trusting(cas: &std::path::Path, who: &ClientCert) -> ClientConfig {
     let mut roots = RootCertStore::empty();
-    roots
-        .add(CertificateDer::from_pem_file(bundle.ca()).expect("ca"))
-        .expect("root");
-    let chain: Vec<CertificateDer<'static>> = CertificateDer::pem_file_iter(bundle.cert())
+    for ca in CertificateDer::pem_file_iter(cas).expect("ca bundle") {
+        roots.add(ca.expect("ca")).expect("root");
+    }
+    let chain: Vec<CertificateDer<'static>> = CertificateDer::pem_file_iter(who.cert())
         .expect("cert")
         .collect::<Result<_, _>>()
         .expect("cert");
-    let key = PrivateKeyDer::from_pem_file(bundle.key()).expect("key");
+    let key = PrivateKeyDer::from_pem_file(who.key()).expect("key");
     let mut cfg =
         ClientConfig::builder_with_provider(Arc::new(rustls::crypto::ring::default_provider()))
             .with_safe_default_protocol_versions()
