@@ -27,13 +27,7 @@ fn stdout(o: &Output) -> String {
 #[tokio::test(flavor = "multi_thread")]
 async fn good_config_passes_and_problems_are_named() {
     let pki = Pki::new();
-    let engine = FakeEngine::start(|mut s| async move {
-        use tokio::io::AsyncWriteExt;
-        common::fake::read_head(&mut s).await;
-        let _ = s
-            .write_all(b"HTTP/1.1 200 OK\r\nApi-Version: 1.41\r\nContent-Length: 2\r\n\r\nOK")
-            .await;
-    });
+    let engine = FakeEngine::pinging();
     let good = write_config(&pki, &engine.socket, RULES);
     pki.client("admin");
     let (g, e) = (good.clone(), engine.socket.clone());

@@ -76,13 +76,7 @@ fn check(config: &Path) -> Output {
 #[tokio::test(flavor = "multi_thread")]
 async fn check_refuses_a_huge_timeout_and_passes_the_longest() {
     let pki = Pki::new();
-    let engine = FakeEngine::start(|mut s| async move {
-        use tokio::io::AsyncWriteExt;
-        common::fake::read_head(&mut s).await;
-        let _ = s
-            .write_all(b"HTTP/1.1 200 OK\r\nApi-Version: 1.41\r\nContent-Length: 2\r\n\r\nOK")
-            .await;
-    });
+    let engine = FakeEngine::pinging();
     let huge = write_config(
         &pki,
         &engine.socket,

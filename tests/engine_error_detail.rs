@@ -15,7 +15,9 @@ use common::pki::Pki;
 const MESSAGE: &str = "the Docker Engine is unreachable; answered 502";
 
 /// Requests `/_ping` and checks the 502's message; returns the log warnings written for it.
-async fn expect_502(gw: &Process, pki: &Pki, socket: &str, message: &str) -> Vec<String> {
+/// Expects a 502 with exactly `message` and neither the socket path nor an OS error; returns the
+/// one warning logged for it (its `error` field), which names the socket once.
+async fn expect_502(gw: &Process, pki: &Pki, socket: &str, message: &str) -> String {
     let reply = request(gw.addr, pki, &pki.client("admin"), get("/_ping")).await;
     assert_eq!(reply.status, 502, "{}", reply.text());
     assert_eq!(reply.headers["content-type"], "application/json");
@@ -33,14 +35,23 @@ async fn expect_502(gw: &Process, pki: &Pki, socket: &str, message: &str) -> Vec
         gw.wait_log(Duration::from_secs(20), |v| v["message"] == MESSAGE)
             .unwrap_or_else(|| panic!("no warning in the log: {:?}", gw.logs()));
     });
-    gw.json_logs()
+    let logged: Vec<String> = gw
+        .json_logs()
         .into_iter()
         .filter(|v| v["message"] == MESSAGE)
         .map(|v| {
             assert_eq!(v["level"], "WARN", "{v}");
             v["error"].as_str().expect("error field").to_string()
         })
-        .collect()
+        .collect();
+    assert_eq!(
+        logged.len(),
+        1,
+        "one warning per failed request: {logged:?}"
+    );
+    let cause = logged[0].clone();
+    assert_eq!(cause.matches(socket).count(), 1, "{cause}");
+    cause
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -50,20 +61,13 @@ async fn connect_failure_names_the_step_and_logs_the_cause() {
     let socket = missing.display().to_string();
     let gw = tokio::task::block_in_place(|| Process::start(&pki, &missing, RULES));
 
-    let logged = expect_502(
+    let cause = expect_502(
         &gw,
         &pki,
         &socket,
         "dockgate: the Docker Engine is unreachable: cannot connect to it",
     )
     .await;
-    assert_eq!(
-        logged.len(),
-        1,
-        "one warning per failed request: {logged:?}"
-    );
-    let cause = &logged[0];
-    assert_eq!(cause.matches(&socket).count(), 1, "{cause}");
     assert_eq!(
         cause.matches("No such file or directory").count(),
         1,
@@ -81,19 +85,12 @@ async fn failed_request_names_the_step_and_logs_the_cause() {
     let pki = Pki::new();
     let gw = tokio::task::block_in_place(|| Process::start(&pki, &engine.socket, RULES));
 
-    let logged = expect_502(
+    let cause = expect_502(
         &gw,
         &pki,
         &socket,
         "dockgate: the Docker Engine is unreachable: the request to it failed",
     )
     .await;
-    assert_eq!(
-        logged.len(),
-        1,
-        "one warning per failed request: {logged:?}"
-    );
-    let cause = &logged[0];
-    assert_eq!(cause.matches(&socket).count(), 1, "{cause}");
     assert!(cause.contains("did not answer the request"), "{cause}");
 }

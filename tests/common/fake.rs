@@ -62,6 +62,16 @@ impl FakeEngine {
         })
     }
 
+    /// An engine that answers one `/_ping` per connection, as `dockgate check` asks it.
+    pub fn pinging() -> FakeEngine {
+        FakeEngine::start(|mut s| async move {
+            read_head(&mut s).await;
+            let _ = s
+                .write_all(b"HTTP/1.1 200 OK\r\nApi-Version: 1.41\r\nContent-Length: 2\r\n\r\nOK")
+                .await;
+        })
+    }
+
     pub fn connections(&self) -> usize {
         self.connections.load(Ordering::SeqCst)
     }
