@@ -4,8 +4,8 @@
 //! decoded path too, or `/containers/x/expor%74` would slip past a rule about `export`. Paths that
 //! a router could read two ways are refused outright: `.` and `..` segments, empty segments
 //! (`//`, a trailing `/`), and percent-encoded `/`, `.` or `%`. The engine's version prefix
-//! (`/v1.41/...`, matched as `/v{version:[0-9.]+}/` in moby's router) is stripped for policy, so
-//! versioned and unversioned paths are judged alike.
+//! (`/v1.41/...`, matched as `/v{version:[0-9.]+}/` in moby's router) is handled by
+//! `routes::dispatch`, so versioned and unversioned paths are judged alike.
 
 /// Why a path is refused before any policy decision.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -75,23 +75,5 @@ fn hex_value(b: u8) -> Option<u8> {
         b'a'..=b'f' => Some(b - b'a' + 10),
         b'A'..=b'F' => Some(b - b'A' + 10),
         _ => None,
-    }
-}
-
-/// `path` without the engine's `/vX.Y` prefix, if it has one.
-pub fn strip_version(path: &str) -> &str {
-    let Some(rest) = path.strip_prefix("/v") else {
-        return path;
-    };
-    let end = rest.find('/').unwrap_or(rest.len());
-    let version = &rest[..end];
-    if !version.is_empty() && version.bytes().all(|b| b.is_ascii_digit() || b == b'.') {
-        if end == rest.len() {
-            "/"
-        } else {
-            &rest[end..]
-        }
-    } else {
-        path
     }
 }

@@ -421,12 +421,6 @@ impl Sessions {
         }
         cut
     }
-
-    /// Open connections of the client with `fingerprint`.
-    pub fn count(&self, fingerprint: &str) -> usize {
-        let t = self.table.lock().unwrap_or_else(|e| e.into_inner());
-        t.per_identity.get(fingerprint).copied().unwrap_or(0)
-    }
 }
 
 impl Drop for Registration {
