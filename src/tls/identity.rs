@@ -168,11 +168,10 @@ mod tests {
     use rcgen::{CertificateParams, DnType, DnValue, KeyPair, SanType};
     use x509_parser::asn1_rs::Tag;
 
-    /// A self-signed certificate with `subject` in openssl's `/CN=a/OU=b` form, which (unlike
-    /// rcgen) can repeat attribute types.
-    fn openssl_cert(subject: &str) -> Vec<u8> {
-        let dir = tempfile::tempdir().expect("tempdir");
-        let out = dir.path().join("c.der");
+    /// A self-signed certificate made by `openssl req -x509` with the naming arguments `names`
+    /// (in `dir`, where they may point to a config file).
+    fn openssl_req(dir: &std::path::Path, names: &[&std::ffi::OsStr]) -> Vec<u8> {
+        let out = dir.join("c.der");
         let status = std::process::Command::new("openssl")
             .args([
                 "req",
@@ -184,16 +183,12 @@ mod tests {
                 "-nodes",
                 "-days",
                 "1",
-            ])
-            .args([
-                "-subj",
-                subject,
-                "-multivalue-rdn",
                 "-outform",
                 "DER",
-                "-keyout",
             ])
-            .arg(dir.path().join("k.pem"))
+            .args(names)
+            .arg("-keyout")
+            .arg(dir.join("k.pem"))
             .arg("-out")
             .arg(&out)
             .output()
@@ -204,6 +199,20 @@ mod tests {
             String::from_utf8_lossy(&status.stderr)
         );
         std::fs::read(out).expect("read")
+    }
+
+    /// A self-signed certificate with `subject` in openssl's `/CN=a/OU=b` form, which (unlike
+    /// rcgen) can repeat attribute types.
+    fn openssl_cert(subject: &str) -> Vec<u8> {
+        let dir = tempfile::tempdir().expect("tempdir");
+        openssl_req(
+            dir.path(),
+            &[
+                "-subj".as_ref(),
+                subject.as_ref(),
+                "-multivalue-rdn".as_ref(),
+            ],
+        )
     }
 
     #[test]
@@ -306,30 +315,7 @@ mod tests {
             "[req]\ndistinguished_name = dn\nstring_mask = MASK:0x800\nprompt = no\n[dn]\nCN = admin\nOU = ops\n",
         )
         .expect("write");
-        let out = dir.path().join("c.der");
-        let status = std::process::Command::new("openssl")
-            .args([
-                "req",
-                "-x509",
-                "-newkey",
-                "ec",
-                "-pkeyopt",
-                "ec_paramgen_curve:P-256",
-            ])
-            .args(["-nodes", "-days", "1", "-outform", "DER", "-config"])
-            .arg(&cnf)
-            .arg("-keyout")
-            .arg(dir.path().join("k.pem"))
-            .arg("-out")
-            .arg(&out)
-            .output()
-            .expect("openssl");
-        assert!(
-            status.status.success(),
-            "{}",
-            String::from_utf8_lossy(&status.stderr)
-        );
-        let der = std::fs::read(out).expect("read");
+        let der = openssl_req(dir.path(), &["-config".as_ref(), cnf.as_os_str()]);
         let ucs2 = [0x1e, 10, 0, b'a', 0, b'd', 0, b'm', 0, b'i', 0, b'n'];
         assert!(
             der.windows(ucs2.len()).any(|w| w == ucs2),
