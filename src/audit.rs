@@ -12,7 +12,11 @@
 //! Fields: `event` (`start`, `end`, `cut`), `client_cn`, `fingerprint`, `peer`, `method`,
 //! `path` (percent-decoded, as the engine routes it), `raw_path` (as sent, only when it differs),
 //! `query` (as sent, with credentials redacted; empty when none), `status`, `bytes_in`,
-//! `bytes_out`, `duration_ms`, `upgraded`, `decision`, `access`, `outcome` (`complete`,
+//! `bytes_out`, `duration_ms`, `upgraded`, `decision` (`allow`, `deny`, `would_deny` for what a
+//! report-mode profile let through, `invalid`), `access` (`full`, `read-only` or the profile's
+//! name), `route` (the engine route reached, `POST /containers/{id}/start`; empty where the
+//! engine would answer 404), `rule` and `field` (the configuration key and body field that
+//! refused the request, or would have), `outcome` (`complete`,
 //! `aborted`, or `cut`) and `reason` (why a stream was cut; empty otherwise). Headers and bodies
 //! are never logged: `X-Registry-Auth` and `X-Registry-Config` carry registry passwords.
 
@@ -31,6 +35,8 @@ pub const TARGET: &str = "dockgate::audit";
 pub enum AuditDecision {
     Allow,
     Deny,
+    /// A report-mode profile would have refused it; it was forwarded.
+    WouldDeny,
     /// Refused before policy: the request itself was malformed.
     Invalid,
 }
@@ -40,6 +46,7 @@ impl AuditDecision {
         match self {
             AuditDecision::Allow => "allow",
             AuditDecision::Deny => "deny",
+            AuditDecision::WouldDeny => "would_deny",
             AuditDecision::Invalid => "invalid",
         }
     }
@@ -113,6 +120,12 @@ pub struct AuditRecord {
     pub target: Target,
     pub decision: AuditDecision,
     pub access: Option<Access>,
+    /// The engine route the request reached, in pattern syntax (`POST /containers/{id}/start`).
+    pub route: String,
+    /// The configuration key that refused it (or would have, in report mode).
+    pub rule: String,
+    /// The body field that decided, when a body rule did.
+    pub field: String,
     pub counters: Arc<Counters>,
     start: Instant,
 }
@@ -130,6 +143,9 @@ impl AuditRecord {
             target,
             decision,
             access,
+            route: String::new(),
+            rule: String::new(),
+            field: String::new(),
             counters: Arc::new(Counters::default()),
             start,
         }
@@ -166,7 +182,10 @@ impl AuditRecord {
             duration_ms = self.start.elapsed().as_millis() as u64,
             upgraded = c.upgraded.load(Ordering::Relaxed),
             decision = self.decision.as_str(),
-            access = self.access.map(Access::as_str).unwrap_or("none"),
+            access = self.access.as_ref().map(Access::as_str).unwrap_or("none"),
+            route = %self.route,
+            rule = %self.rule,
+            field = %self.field,
             outcome,
             reason = cut.unwrap_or(""),
             "request"

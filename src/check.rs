@@ -112,9 +112,12 @@ pub async fn run(config: &Config, engine_optional: bool) -> Vec<Line> {
         Err(e) => out.push(Line::Fail(error_chain(&e))),
     }
     out.push(Line::Ok(format!(
-        "{} [[allow]] rule(s) loaded",
-        config.allow.len()
+        "{} [[allow]] rule(s) and {} profile(s) loaded",
+        config.allow.len(),
+        config.profiles.len()
     )));
+    let policy = crate::policy::Policy::new(&config.allow, &config.profiles);
+    out.extend(policy.warnings().into_iter().map(Line::Warn));
     out.push(open_files(&config.limits));
     match ping(
         &config.upstream.socket,

@@ -105,17 +105,22 @@ pub fn build(config: &Config) -> Result<State, BuildError> {
         .filter_map(|c| c.next_update)
         .map(SystemTime::from)
         .min();
+    let policy = Policy::new(&config.allow, &config.profiles);
+    for warning in policy.warnings() {
+        tracing::warn!("{warning}");
+    }
     let proxy = Proxy {
         verifier: tls.verifier.clone(),
         crls_valid_until,
         generation: GENERATION.fetch_add(1, Ordering::Relaxed),
         revocations: tls.revocations.clone(),
-        policy: Policy::compile(&config.allow),
+        policy,
         upstream: Upstream::new(
             config.upstream.socket.clone(),
             config.limits.upstream_connect_timeout,
         ),
         max_header_bytes: config.limits.max_header_bytes,
+        max_inspected_body: config.limits.max_inspected_body,
     };
     Ok(State {
         acceptor: TlsAcceptor::from(tls.config),

@@ -3,6 +3,8 @@
 //! Nothing here is interpreted; `validate.rs` turns these into the typed `Config`, so every
 //! error about a value can name the TOML key it came from.
 
+use std::collections::BTreeMap;
+
 use serde::Deserialize;
 
 #[derive(Debug, Deserialize)]
@@ -21,6 +23,36 @@ pub struct RawConfig {
     pub shutdown: RawShutdown,
     #[serde(default)]
     pub allow: Vec<RawAllow>,
+    /// `[profiles.NAME]` tables, by name.
+    #[serde(default)]
+    pub profiles: BTreeMap<String, RawProfile>,
+}
+
+/// One `[profiles.NAME]` table.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawProfile {
+    #[serde(default)]
+    pub allow: Vec<String>,
+    pub hijack: Option<bool>,
+    pub mode: Option<String>,
+    pub containers: Option<RawContainers>,
+    pub images: Option<Vec<String>>,
+}
+
+/// `[profiles.NAME.containers]`: what container create, update and exec create may ask for.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawContainers {
+    pub privileged: Option<bool>,
+    pub host_namespaces: Option<bool>,
+    pub cap_add: Option<Vec<String>>,
+    pub devices: Option<bool>,
+    pub bind_mounts: Option<Vec<String>>,
+    pub security_opt_unconfined: Option<bool>,
+    pub volumes_from: Option<bool>,
+    pub annotations: Option<bool>,
+    pub images: Option<Vec<String>>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -138,6 +170,7 @@ pub struct RawLimits {
     pub max_handshakes: Option<i64>,
     pub max_connections_per_identity: Option<i64>,
     pub max_header_bytes: Option<i64>,
+    pub max_inspected_body: Option<i64>,
 }
 
 #[derive(Debug, Default, Deserialize)]

@@ -7,13 +7,16 @@
 
 mod duration;
 mod file;
+pub mod profile;
 mod validate;
 
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 use std::time::Duration;
 
 pub use duration::{DurationError, MAX_GRACE, MAX_TIMEOUT};
+pub use profile::{AllowEntry, ContainerRules, ImagePattern, Mode, Profile, RoutePattern, Segment};
 pub use validate::DEFAULT_CONFIG_PATH;
 
 /// A fully validated configuration.
@@ -28,6 +31,8 @@ pub struct Config {
     pub limits: Limits,
     pub shutdown: ShutdownSettings,
     pub allow: Vec<AllowRule>,
+    /// `[profiles.NAME]`, by name.
+    pub profiles: Vec<Profile>,
 }
 
 #[derive(Debug, Clone)]
@@ -101,6 +106,9 @@ pub struct Limits {
     /// `max_connections`.
     pub max_connections_per_identity: usize,
     pub max_header_bytes: usize,
+    /// The largest request body dockgate reads whole to inspect it (container create and
+    /// update, exec create, volume create); larger ones are refused.
+    pub max_inspected_body: usize,
 }
 
 impl Limits {
@@ -125,22 +133,26 @@ impl Default for Limits {
             max_handshakes: 256,
             max_connections_per_identity: Limits::default_per_identity(max_connections),
             max_header_bytes: 131_072,
+            max_inspected_body: 1024 * 1024,
         }
     }
 }
 
 /// How much of the API a matched client may use.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Access {
     Full,
     ReadOnly,
+    /// A `[profiles.NAME]` by name.
+    Profile(Arc<str>),
 }
 
 impl Access {
-    pub fn as_str(self) -> &'static str {
+    pub fn as_str(&self) -> &str {
         match self {
             Access::Full => "full",
             Access::ReadOnly => "read-only",
+            Access::Profile(name) => name,
         }
     }
 }

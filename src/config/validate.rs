@@ -5,10 +5,13 @@ use std::ops::RangeInclusive;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
+use std::sync::Arc;
+
 use super::duration::{self, MAX_GRACE, MAX_TIMEOUT};
 use super::file::{RawAllow, RawConfig, RawLimits};
+use super::profile::{self, ProfileCtx};
 use super::{
-    Access, AllowRule, Config, ConfigError, Limits, LogFormat, LogSettings, Matcher,
+    Access, AllowRule, Config, ConfigError, Limits, LogFormat, LogSettings, Matcher, Profile,
     ShutdownSettings, TlsFiles, Upstream,
 };
 
@@ -146,11 +149,17 @@ pub(super) fn validate(raw: RawConfig, path: &Path) -> Result<Config, ConfigErro
             "no [[allow]] entries: nobody could use the gateway, so it refuses to start",
         ));
     }
+    let pctx = ProfileCtx { path };
+    let profiles = raw
+        .profiles
+        .iter()
+        .map(|(name, p)| profile::profile(&pctx, name, p))
+        .collect::<Result<Vec<_>, _>>()?;
     let allow = raw
         .allow
         .iter()
         .enumerate()
-        .map(|(i, a)| allow_rule(&ctx, i, a))
+        .map(|(i, a)| allow_rule(&ctx, i, a, &profiles))
         .collect::<Result<Vec<_>, _>>()?;
 
     Ok(Config {
@@ -162,6 +171,7 @@ pub(super) fn validate(raw: RawConfig, path: &Path) -> Result<Config, ConfigErro
         limits,
         shutdown,
         allow,
+        profiles,
     })
 }
 
@@ -217,6 +227,12 @@ fn limits(ctx: &Ctx<'_>, raw: &RawLimits) -> Result<Limits, ConfigError> {
         d.max_header_bytes,
         MIN_HEADER_BYTES..=16 * 1024 * 1024,
     )?;
+    let max_inspected_body = ctx.count(
+        "limits.max_inspected_body",
+        raw.max_inspected_body,
+        d.max_inspected_body,
+        1024..=64 * 1024 * 1024,
+    )?;
     let timeout = |key: &str, value: &Option<String>, default: Duration| {
         ctx.duration(key, value.as_ref(), default, MAX_TIMEOUT)
     };
@@ -258,10 +274,16 @@ fn limits(ctx: &Ctx<'_>, raw: &RawLimits) -> Result<Limits, ConfigError> {
         max_handshakes,
         max_connections_per_identity,
         max_header_bytes,
+        max_inspected_body,
     })
 }
 
-fn allow_rule(ctx: &Ctx<'_>, i: usize, raw: &RawAllow) -> Result<AllowRule, ConfigError> {
+fn allow_rule(
+    ctx: &Ctx<'_>,
+    i: usize,
+    raw: &RawAllow,
+    profiles: &[Profile],
+) -> Result<AllowRule, ConfigError> {
     let key = |k: &str| format!("allow[{i}].{k}");
     let text = |k: &str, v: &Option<String>| -> Result<Option<String>, ConfigError> {
         match v {
@@ -306,13 +328,24 @@ fn allow_rule(ctx: &Ctx<'_>, i: usize, raw: &RawAllow) -> Result<AllowRule, Conf
     let access = match raw.access.as_deref() {
         Some("full") => Access::Full,
         Some("read-only") => Access::ReadOnly,
+        Some(name) if profiles.iter().any(|p| p.name == name) => Access::Profile(Arc::from(name)),
         Some(other) => {
+            let mut known: Vec<&str> = vec!["full", "read-only"];
+            known.extend(profiles.iter().map(|p| p.name.as_str()));
             return Err(ctx.err(
                 key("access"),
-                format!("`{other}` is not \"full\" or \"read-only\""),
+                format!(
+                    "`{other}` is not \"full\", \"read-only\" or a [profiles.NAME] of this file (known: {})",
+                    known.join(", ")
+                ),
+            ));
+        }
+        None => {
+            return Err(ctx.err(
+                key("access"),
+                "is required: \"full\", \"read-only\" or a profile name",
             ))
         }
-        None => return Err(ctx.err(key("access"), "is required: \"full\" or \"read-only\"")),
     };
     Ok(AllowRule { matcher, access })
 }

@@ -1,21 +1,33 @@
-//! Who may do what: the `[[allow]]` rules compiled once, and a pure decision per request.
+//! Who may do what: the `[[allow]]` rules and `[profiles.NAME]` compiled once, and a pure
+//! decision per request (and per inspected body).
 //!
-//! The first `[[allow]]` entry whose every match key fits the client decides its access level.
-//! `full` allows everything. `read-only` allows only the engine routes listed in [`read_only`]
-//! (ping, version, info, events, disk usage, and list/inspect/logs-style reads of containers,
-//! images, networks, volumes and swarm nodes, services and tasks), judged by the route the engine
-//! would dispatch the request to ([`routes::dispatch`], a copy of moby's route table), and never a
-//! request that asks to switch protocols. Anything the policy does not recognise as allowed is
-//! denied, including every path the engine would answer 404.
+//! The first `[[allow]]` entry whose every match key fits the client decides its access: `full`
+//! allows everything; `read-only` allows only the engine routes listed in [`read_only`], judged
+//! by the route the engine would dispatch the request to ([`routes::dispatch`], a copy of moby's
+//! route table), and never a request that asks to switch protocols; a profile ([`profile`])
+//! allows what its `allow` entries match ([`pattern`]), refuses hijacks unless `hijack = true`,
+//! and holds the bodies of container create and update, exec create and volume create to its
+//! `containers` rules ([`body`]). Anything not recognised as allowed is denied, including every
+//! path the engine would answer 404. A profile in `mode = "report"` lets what it would deny
+//! through, and the audit line says `would_deny`.
 
+pub mod body;
+pub mod image;
 pub mod path;
+pub mod pattern;
+pub mod profile;
+pub mod query;
 pub mod read_only;
 pub mod routes;
 
+use std::sync::Arc;
+
 use http::Method;
 
-use crate::config::{Access, AllowRule, Matcher};
+use crate::config::{Access, AllowRule, Matcher, Mode, Profile};
 use crate::tls::ClientIdentity;
+pub use body::BodyKind;
+use routes::Route;
 
 /// The parts of a request that policy looks at.
 #[derive(Debug, Clone, Copy)]
@@ -23,11 +35,32 @@ pub struct RequestView<'a> {
     pub method: &'a Method,
     /// Canonical, percent-decoded path (see [`path::canonical`]), version prefix included.
     pub path: &'a str,
+    /// The query as sent (still percent-encoded), if any.
+    pub query: Option<&'a str>,
     /// The request asks to switch protocols (`Upgrade:` present).
     pub upgrade: bool,
+    /// The request carries a body (a non-zero `Content-Length`, or chunked).
+    pub has_body: bool,
+    /// The body is a form (`application/x-www-form-urlencoded`): Go's `ParseForm` reads its
+    /// values in place of the query's.
+    pub form_body: bool,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+impl<'a> RequestView<'a> {
+    /// A request without query or body.
+    pub fn simple(method: &'a Method, path: &'a str, upgrade: bool) -> Self {
+        RequestView {
+            method,
+            path,
+            query: None,
+            upgrade,
+            has_body: false,
+            form_body: false,
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Decision {
     Allow(Access),
     /// The client matched no `[[allow]]` entry.
@@ -37,7 +70,7 @@ pub enum Decision {
 }
 
 impl Decision {
-    pub fn access(self) -> Option<Access> {
+    pub fn access(&self) -> Option<&Access> {
         match self {
             Decision::Allow(a) | Decision::Forbidden(a) => Some(a),
             Decision::UnknownClient => None,
@@ -45,16 +78,74 @@ impl Decision {
     }
 }
 
-/// The compiled `[[allow]]` list.
+/// Why a request is (or, in report mode, would be) refused.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Denial {
+    /// The configuration key that decided (`profiles.ci.containers.privileged`,
+    /// `profiles.ci.allow`), or `read-only`.
+    pub rule: String,
+    /// The body field that decided (`HostConfig.Privileged`), if a body rule did.
+    pub field: Option<String>,
+    /// What was refused, in the request's terms, for the client.
+    pub message: String,
+    /// The body could not be read safely (not one JSON object, wrong types): a 400, not a 403.
+    pub unreadable: bool,
+}
+
+impl Denial {
+    fn rule(rule: String, message: String) -> Denial {
+        Denial {
+            rule,
+            field: None,
+            message,
+            unreadable: false,
+        }
+    }
+}
+
+/// Everything policy says about one request head.
+#[derive(Debug, Clone)]
+pub struct Verdict {
+    /// `Allow` also when a report-mode profile would deny (see `report`).
+    pub decision: Decision,
+    /// Why the request is refused, or would be.
+    pub denial: Option<Denial>,
+    /// The denial is only reported (`mode = "report"`): the request goes through.
+    pub report: bool,
+    /// The body must be received whole and passed to [`Policy::judge_body`] before forwarding.
+    pub inspect: Option<BodyKind>,
+    /// The engine route the request reaches, if any.
+    pub route: Option<&'static Route>,
+    /// The profile entry that allowed the request.
+    pub entry: Option<String>,
+}
+
+impl Verdict {
+    /// The engine route in pattern syntax, `METHOD /pattern`, for the audit `route` field.
+    pub fn route_text(&self) -> String {
+        self.route
+            .map(|r| format!("{} {}", r.method, pattern::route_pattern(r.pattern)))
+            .unwrap_or_default()
+    }
+}
+
+/// The compiled `[[allow]]` list and profiles.
 #[derive(Debug, Clone)]
 pub struct Policy {
     rules: Vec<AllowRule>,
+    profiles: Vec<Arc<Profile>>,
 }
 
 impl Policy {
+    /// The rules alone (no profiles).
     pub fn compile(rules: &[AllowRule]) -> Policy {
+        Policy::new(rules, &[])
+    }
+
+    pub fn new(rules: &[AllowRule], profiles: &[Profile]) -> Policy {
         Policy {
             rules: rules.to_vec(),
+            profiles: profiles.iter().cloned().map(Arc::new).collect(),
         }
     }
 
@@ -63,16 +154,104 @@ impl Policy {
         self.rules
             .iter()
             .find(|r| matches(&r.matcher, id))
-            .map(|r| r.access)
+            .map(|r| r.access.clone())
+    }
+
+    pub fn profile(&self, name: &str) -> Option<&Profile> {
+        self.profiles
+            .iter()
+            .find(|p| p.name == name)
+            .map(|p| p.as_ref())
+    }
+
+    pub fn profiles(&self) -> impl Iterator<Item = &Profile> {
+        self.profiles.iter().map(|p| p.as_ref())
     }
 
     pub fn decide(&self, id: &ClientIdentity, req: &RequestView<'_>) -> Decision {
-        match self.access_for(id) {
-            None => Decision::UnknownClient,
-            Some(Access::Full) => Decision::Allow(Access::Full),
-            Some(Access::ReadOnly) if read_only::allows(req) => Decision::Allow(Access::ReadOnly),
-            Some(Access::ReadOnly) => Decision::Forbidden(Access::ReadOnly),
+        self.judge(id, req).decision
+    }
+
+    /// The whole verdict on a request head for `id`.
+    pub fn judge(&self, id: &ClientIdentity, req: &RequestView<'_>) -> Verdict {
+        let route = routes::dispatch(req.method, req.path);
+        let mut v = Verdict {
+            decision: Decision::UnknownClient,
+            denial: None,
+            report: false,
+            inspect: None,
+            route,
+            entry: None,
+        };
+        let Some(access) = self.access_for(id) else {
+            return v;
+        };
+        match &access {
+            Access::Full => {}
+            Access::ReadOnly => {
+                if !read_only::allows(req) {
+                    v.denial = Some(Denial::rule(
+                        "read-only".into(),
+                        format!("{} {} is not allowed for this client", req.method, req.path),
+                    ));
+                }
+            }
+            Access::Profile(name) => match self.profile(name) {
+                Some(p) => {
+                    let (denial, entry) = profile::judge(p, req, route);
+                    v.entry = entry;
+                    v.inspect = route.and_then(|r| BodyKind::for_route(r.name));
+                    v.report = denial.is_some() && p.mode == Mode::Report;
+                    v.denial = denial;
+                }
+                None => {
+                    v.denial = Some(Denial::rule(
+                        "allow".into(),
+                        "this client's profile is not configured".into(),
+                    ))
+                }
+            },
         }
+        v.decision = match &v.denial {
+            Some(_) if !v.report => Decision::Forbidden(access),
+            _ => Decision::Allow(access),
+        };
+        if matches!(v.decision, Decision::Forbidden(_)) {
+            v.inspect = None;
+        }
+        v
+    }
+
+    /// Judges a fully received body for a request whose verdict asked for inspection. `None`:
+    /// it passes (or the access level inspects nothing).
+    pub fn judge_body(&self, access: &Access, kind: BodyKind, body: &[u8]) -> Option<Denial> {
+        let Access::Profile(name) = access else {
+            return None;
+        };
+        let Some(p) = self.profile(name) else {
+            return Some(Denial::rule(
+                "allow".into(),
+                "this client's profile is not configured".into(),
+            ));
+        };
+        profile::judge_body(p, kind, body)
+    }
+
+    /// Whether a body denial of `access` is only reported.
+    pub fn reports(&self, access: &Access) -> bool {
+        match access {
+            Access::Profile(name) => self.profile(name).is_some_and(|p| p.mode == Mode::Report),
+            _ => false,
+        }
+    }
+
+    /// What an admin should know about the profiles: endpoints allowed with more power than the
+    /// body rules can see, and reads the read-only table leaves out on purpose.
+    pub fn warnings(&self) -> Vec<String> {
+        self.profiles
+            .iter()
+            .flat_map(|p| profile::warnings(p))
+            .collect()
     }
 }
 

@@ -243,6 +243,17 @@ pub fn by_name(name: &str) -> Option<&'static Route> {
     ROUTES.iter().find(|r| r.name == name)
 }
 
+/// The API version a path names (`/v1.41/...` → `1.41`), if any.
+pub fn api_version(path: &str) -> Option<&str> {
+    let rest = without_version(path)?;
+    Some(&path[2..path.len() - rest.len()])
+}
+
+/// `path` without its version prefix, if it has one.
+pub fn unversioned(path: &str) -> &str {
+    without_version(path).unwrap_or(path)
+}
+
 /// What follows moby's `/v{version:[0-9.]+}` prefix, if `path` has one followed by a path. The
 /// version cannot hold a `/` and every pattern starts with one, so the split is unambiguous.
 fn without_version(path: &str) -> Option<&str> {

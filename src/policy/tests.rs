@@ -27,14 +27,7 @@ fn cn(name: &str) -> Matcher {
 }
 
 fn decide(p: &Policy, who: &ClientIdentity, method: Method, path: &str, upgrade: bool) -> Decision {
-    p.decide(
-        who,
-        &RequestView {
-            method: &method,
-            path,
-            upgrade,
-        },
-    )
+    p.decide(who, &RequestView::simple(&method, path, upgrade))
 }
 
 fn reader() -> (Policy, ClientIdentity) {

@@ -15,16 +15,31 @@ use hyper::body::Incoming;
 
 use crate::audit::{AuditRecord, Counters};
 
-/// The request body on its way to the engine.
+/// The request body on its way to the engine: streamed frame by frame, or (for an inspected
+/// body) exactly the bytes policy read.
 #[derive(Debug)]
 pub struct RequestBody {
-    inner: Incoming,
+    inner: Inner,
     counters: Arc<Counters>,
 }
 
 impl RequestBody {
     pub fn new(inner: Incoming, counters: Arc<Counters>) -> RequestBody {
-        RequestBody { inner, counters }
+        RequestBody {
+            inner: Inner::Stream(inner),
+            counters,
+        }
+    }
+
+    /// A body already received whole (and counted).
+    pub fn full(bytes: Bytes, counters: Arc<Counters>) -> RequestBody {
+        counters
+            .bytes_in
+            .fetch_add(bytes.len() as u64, Ordering::Relaxed);
+        RequestBody {
+            inner: Inner::Full((!bytes.is_empty()).then_some(bytes)),
+            counters,
+        }
     }
 }
 
@@ -37,7 +52,11 @@ impl Body for RequestBody {
         cx: &mut Context<'_>,
     ) -> Poll<Option<Result<Frame<Bytes>, hyper::Error>>> {
         let this = self.get_mut();
-        let polled = Pin::new(&mut this.inner).poll_frame(cx);
+        let body = match &mut this.inner {
+            Inner::Full(bytes) => return Poll::Ready(bytes.take().map(|b| Ok(Frame::data(b)))),
+            Inner::Stream(body) => body,
+        };
+        let polled = Pin::new(body).poll_frame(cx);
         if let Poll::Ready(Some(Ok(frame))) = &polled {
             if let Some(data) = frame.data_ref() {
                 this.counters
@@ -49,14 +68,48 @@ impl Body for RequestBody {
     }
 
     fn is_end_stream(&self) -> bool {
-        self.inner.is_end_stream()
+        match &self.inner {
+            Inner::Full(bytes) => bytes.is_none(),
+            Inner::Stream(body) => body.is_end_stream(),
+        }
     }
 
     fn size_hint(&self) -> SizeHint {
-        self.inner.size_hint()
+        match &self.inner {
+            Inner::Full(bytes) => {
+                SizeHint::with_exact(bytes.as_ref().map_or(0, |b| b.len() as u64))
+            }
+            Inner::Stream(body) => body.size_hint(),
+        }
     }
 }
 
+/// Receives a request body whole, up to `limit` bytes.
+pub async fn collect(body: &mut Incoming, limit: usize) -> Result<Bytes, CollectError> {
+    use http_body_util::BodyExt;
+    let mut buf = bytes::BytesMut::new();
+    while let Some(frame) = body.frame().await {
+        let frame = frame.map_err(CollectError::Read)?;
+        if let Some(data) = frame.data_ref() {
+            if buf.len() + data.len() > limit {
+                return Err(CollectError::TooLarge);
+            }
+            buf.extend_from_slice(data);
+        }
+    }
+    Ok(buf.freeze())
+}
+
+/// Why a body to inspect could not be received.
+#[derive(Debug, thiserror::Error)]
+pub enum CollectError {
+    #[error("the request body is larger than the inspection limit")]
+    TooLarge,
+    #[error("the request body could not be read")]
+    Read(#[source] hyper::Error),
+}
+
+#[derive(Debug)]
 enum Inner {
     Full(Option<Bytes>),
     Stream(Incoming),

@@ -19,13 +19,14 @@ use std::convert::Infallible;
 use std::sync::Arc;
 use std::time::{Instant, SystemTime};
 
+use bytes::Bytes;
 use http::{header, HeaderValue, Request, Response, StatusCode, Uri};
 use http_body::Body as _;
 use hyper::body::Incoming;
 use rustls::pki_types::CertificateDer;
 
 use crate::audit::{AuditDecision, AuditRecord, Target};
-use crate::policy::{path, Decision, Policy, RequestView};
+use crate::policy::{path, Decision, Denial, Policy, RequestView};
 use crate::shutdown::Phase;
 use crate::tls::{CertId, ClientVerifier, Revocations};
 
@@ -50,6 +51,8 @@ pub struct Proxy {
     /// `limits.max_header_bytes`. The HTTP parser's own hard cap sits above it (see `server.rs`),
     /// so that heads just over the limit get a Docker-style 431 naming the limit.
     pub max_header_bytes: usize,
+    /// `limits.max_inspected_body`: the largest body read whole for policy.
+    pub max_inspected_body: usize,
 }
 
 /// Issuer and serial of a client's certificate and of the intermediates it sent.
@@ -137,31 +140,120 @@ impl Proxy {
             let err = ProxyError::UpgradeOnHttp10;
             return Ok(err.into_response(record(AuditDecision::Invalid, None)));
         }
+        let form_body = req
+            .headers()
+            .get(header::CONTENT_TYPE)
+            .and_then(|v| v.to_str().ok())
+            .is_some_and(|ct| {
+                ct.trim_start()
+                    .to_ascii_lowercase()
+                    .starts_with("application/x-www-form-urlencoded")
+            });
+        let method = req.method().clone();
+        let query = req.uri().query().map(str::to_string);
         let view = RequestView {
-            method: req.method(),
+            method: &method,
             path: &decoded,
+            query: query.as_deref(),
             upgrade: upgrade.is_some(),
+            has_body: !req.body().is_end_stream(),
+            form_body,
         };
         if decoded == whoami::PATH && req.method() == http::Method::GET {
             let access = self.policy.access_for(&session.identity);
-            let record = record(AuditDecision::Allow, access);
+            let record = record(AuditDecision::Allow, access.clone());
             return Ok(whoami::response(&session.identity, access, record));
         }
-        let decision = self.policy.decide(&session.identity, &view);
-        let refusal = match decision {
-            Decision::Allow(_) => None,
-            Decision::UnknownClient => Some(ProxyError::UnknownClient),
-            Decision::Forbidden(_) => Some(ProxyError::Forbidden {
-                method: req.method().to_string(),
-                path: raw_path.clone(),
-            }),
+        let verdict = self.policy.judge(&session.identity, &view);
+        let access = verdict.decision.access().cloned();
+        let noted = |decision, denial: Option<&Denial>| {
+            let mut r = record(decision, access.clone());
+            r.route = verdict.route_text();
+            if let Some(d) = denial {
+                r.rule = d.rule.clone();
+                r.field = d.field.clone().unwrap_or_default();
+            }
+            r
         };
-        if let Some(err) = refusal {
-            return Ok(err.into_response(record(AuditDecision::Deny, decision.access())));
+        match (&verdict.decision, &verdict.denial) {
+            (Decision::Allow(_), _) => {}
+            (Decision::UnknownClient, _) => {
+                let r = noted(AuditDecision::Deny, None);
+                return Ok(ProxyError::UnknownClient.into_response(r));
+            }
+            (Decision::Forbidden(_), denial) => {
+                let r = noted(AuditDecision::Deny, denial.as_ref());
+                let err = match denial {
+                    Some(d) if d.rule != "read-only" => ProxyError::Denied(d.message.clone()),
+                    _ => ProxyError::Forbidden {
+                        method: req.method().to_string(),
+                        path: raw_path.clone(),
+                    },
+                };
+                return Ok(err.into_response(r));
+            }
         }
-        let record = record(AuditDecision::Allow, decision.access());
+        let mut audit_decision = if verdict.report {
+            AuditDecision::WouldDeny
+        } else {
+            AuditDecision::Allow
+        };
+        let mut denial = verdict.denial.clone();
+        let mut req = req;
+        let mut inspected = None;
+        if let (Some(kind), Some(access)) = (verdict.inspect, access.as_ref()) {
+            let bytes = match self.receive_body(&mut req).await {
+                Ok(b) => b,
+                Err(err) => return Ok(err.into_response(noted(AuditDecision::Deny, None))),
+            };
+            if let Some(d) = self.policy.judge_body(access, kind, &bytes) {
+                if d.unreadable || !self.policy.reports(access) {
+                    let r = noted(AuditDecision::Deny, Some(&d));
+                    let err = if d.unreadable {
+                        ProxyError::BodyUnreadable(d.message)
+                    } else {
+                        ProxyError::Denied(d.message)
+                    };
+                    return Ok(err.into_response(r));
+                }
+                audit_decision = AuditDecision::WouldDeny;
+                denial = Some(d);
+            }
+            inspected = Some(bytes);
+        }
+        let record = noted(audit_decision, denial.as_ref());
+        if audit_decision == AuditDecision::WouldDeny {
+            tracing::warn!(
+                client = %session.log_name,
+                route = %record.route,
+                rule = %record.rule,
+                field = %record.field,
+                "report mode: forwarding a request the profile would deny"
+            );
+        }
         session.begin(&view, &record.counters);
-        Ok(self.forward(session, req, upgrade, record).await)
+        Ok(self.forward(session, req, upgrade, inspected, record).await)
+    }
+
+    /// Receives the body of a request whose body policy must read: whole, at most
+    /// `limits.max_inspected_body`, and with framing that leaves no doubt about where it ends.
+    async fn receive_body(&self, req: &mut Request<Incoming>) -> Result<Bytes, ProxyError> {
+        let headers = req.headers();
+        if headers.contains_key(header::TRANSFER_ENCODING)
+            && headers.contains_key(header::CONTENT_LENGTH)
+        {
+            return Err(ProxyError::BodyFraming);
+        }
+        let limit = self.max_inspected_body;
+        if req.body().size_hint().lower() > limit as u64 {
+            return Err(ProxyError::BodyTooLarge { limit });
+        }
+        body::collect(req.body_mut(), limit)
+            .await
+            .map_err(|e| match e {
+                body::CollectError::TooLarge => ProxyError::BodyTooLarge { limit },
+                body::CollectError::Read(_) => ProxyError::BodyFraming,
+            })
     }
 
     async fn forward(
@@ -169,10 +261,11 @@ impl Proxy {
         session: Arc<Session>,
         mut req: Request<Incoming>,
         upgrade: Option<HeaderValue>,
+        inspected: Option<Bytes>,
         record: AuditRecord,
     ) -> Response<ResponseBody> {
         let client_upgrade = upgrade.as_ref().map(|_| hyper::upgrade::on(&mut req));
-        let upstream_req = match self.upstream_request(req, upgrade, &record) {
+        let upstream_req = match self.upstream_request(req, upgrade, inspected, &record) {
             Ok(r) => r,
             Err(e) => return e.into_response(record),
         };
@@ -243,6 +336,7 @@ impl Proxy {
         &self,
         req: Request<Incoming>,
         upgrade: Option<HeaderValue>,
+        inspected: Option<Bytes>,
         record: &AuditRecord,
     ) -> Result<Request<RequestBody>, ProxyError> {
         let (mut parts, body) = req.into_parts();
@@ -260,9 +354,17 @@ impl Proxy {
                 .headers
                 .insert(header::HOST, HeaderValue::from_static("docker"));
         }
-        Ok(Request::from_parts(
-            parts,
-            RequestBody::new(body, record.counters.clone()),
-        ))
+        let body = match inspected {
+            // Exactly the bytes policy read, framed by a length.
+            Some(bytes) => {
+                parts.headers.remove(header::TRANSFER_ENCODING);
+                parts
+                    .headers
+                    .insert(header::CONTENT_LENGTH, HeaderValue::from(bytes.len()));
+                RequestBody::full(bytes, record.counters.clone())
+            }
+            None => RequestBody::new(body, record.counters.clone()),
+        };
+        Ok(Request::from_parts(parts, body))
     }
 }

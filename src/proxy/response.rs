@@ -33,6 +33,15 @@ pub enum ProxyError {
     AtCapacity,
     #[error("dockgate: access denied: {method} {path} is not allowed for this client")]
     Forbidden { method: String, path: String },
+    /// A profile refused the request; the message says what, in the request's terms.
+    #[error("dockgate: access denied: {0}")]
+    Denied(String),
+    #[error("dockgate: access denied: {0}")]
+    BodyUnreadable(String),
+    #[error("dockgate: access denied: the request body is over the gateway's inspection limit of {limit} bytes (limits.max_inspected_body)")]
+    BodyTooLarge { limit: usize },
+    #[error("dockgate: bad request: the request body's framing is ambiguous or broken (Content-Length with Transfer-Encoding, or a truncated body)")]
+    BodyFraming,
     #[error("dockgate: the Docker Engine is unreachable: {}", .0.client_hint())]
     Upstream(#[from] UpstreamError),
     #[error("dockgate: the Docker Engine switched protocols on a request that did not ask to")]
@@ -44,14 +53,18 @@ pub enum ProxyError {
 impl ProxyError {
     pub fn status(&self) -> StatusCode {
         match self {
-            ProxyError::BadPath(_) | ProxyError::BadTarget | ProxyError::UpgradeOnHttp10 => {
-                StatusCode::BAD_REQUEST
-            }
+            ProxyError::BadPath(_)
+            | ProxyError::BadTarget
+            | ProxyError::UpgradeOnHttp10
+            | ProxyError::BodyUnreadable(_)
+            | ProxyError::BodyFraming => StatusCode::BAD_REQUEST,
+            ProxyError::BodyTooLarge { .. } => StatusCode::PAYLOAD_TOO_LARGE,
             ProxyError::TooManyConnections(_) => StatusCode::TOO_MANY_REQUESTS,
             ProxyError::AtCapacity => StatusCode::SERVICE_UNAVAILABLE,
             ProxyError::HeadTooLarge { .. } => StatusCode::REQUEST_HEADER_FIELDS_TOO_LARGE,
             ProxyError::UnknownClient
             | ProxyError::Forbidden { .. }
+            | ProxyError::Denied(_)
             | ProxyError::NoLongerAdmitted(_) => StatusCode::FORBIDDEN,
             ProxyError::Upstream(_) | ProxyError::UnexpectedUpgrade => StatusCode::BAD_GATEWAY,
         }

@@ -91,7 +91,10 @@ pub struct ChainRefusal {
 struct Active {
     method: Method,
     path: String,
+    query: Option<String>,
     upgrade: bool,
+    has_body: bool,
+    form_body: bool,
     /// Alive exactly as long as the exchange (its audit record holds the other references).
     counters: Weak<Counters>,
 }
@@ -268,7 +271,10 @@ impl Session {
                 let view = RequestView {
                     method: &active.method,
                     path: &active.path,
+                    query: active.query.as_deref(),
                     upgrade: active.upgrade,
+                    has_body: active.has_body,
+                    form_body: active.form_body,
                 };
                 if !matches!(
                     proxy.policy.decide(&self.identity, &view),
@@ -290,7 +296,10 @@ impl Session {
             *c = Some(Active {
                 method: view.method.clone(),
                 path: view.path.to_string(),
+                query: view.query.map(str::to_string),
                 upgrade: view.upgrade,
+                has_body: view.has_body,
+                form_body: view.form_body,
                 counters: Arc::downgrade(counters),
             });
         }

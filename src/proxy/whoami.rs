@@ -27,7 +27,7 @@ pub fn response(
         "email": id.emails,
         "fingerprint": id.fingerprint,
         "serial": id.serial,
-        "access": access.map(Access::as_str),
+        "access": access.as_ref().map(Access::as_str),
     });
     let mut text = body.to_string();
     text.push('\n');

@@ -1,0 +1,546 @@
+//! `POST /containers/create` and `POST /containers/{id}/update`: the host settings a container
+//! asks for, read from wherever moby reads them, and the `containers` rules that judge them.
+//!
+//! moby decodes a create body into `ContainerConfigWrapper` (`runconfig/config_unix.go`), which
+//! embeds `*container.Config`, a `HostConfig` object, and `*container.HostConfig` itself at the
+//! top level: when the body has no `HostConfig` object (or it is `null`), the top-level host
+//! fields are the ones used (`getHostConfig`). [`CreateView::decode`] reads the same place, and
+//! refuses a body that sets host fields in both places, which no client sends and which engine
+//! versions need not read alike. Fields added by later API versions (`Annotations`, image
+//! mounts, mount subpaths) are checked whatever version the path names: an engine that does not
+//! know a field ignores it, so checking it only refuses more.
+
+use std::collections::BTreeMap;
+
+use serde::Serialize;
+
+use super::json::{field_matches, Object, Value};
+use super::mounts;
+use super::{object, BodyError, Fields, Violation};
+use crate::config::{ContainerRules, ImagePattern};
+use crate::policy::image;
+
+/// The JSON names of `container.HostConfig`'s fields and of its embedded `Resources` (moby
+/// 20.10 to 28): the keys that, at the top level of a create body, are host settings.
+pub const HOST_CONFIG_FIELDS: &[&str] = &[
+    "Binds",
+    "ContainerIDFile",
+    "LogConfig",
+    "NetworkMode",
+    "PortBindings",
+    "RestartPolicy",
+    "AutoRemove",
+    "VolumeDriver",
+    "VolumesFrom",
+    "ConsoleSize",
+    "Annotations",
+    "CapAdd",
+    "CapDrop",
+    "Capabilities",
+    "CgroupnsMode",
+    "Dns",
+    "DnsOptions",
+    "DnsSearch",
+    "ExtraHosts",
+    "GroupAdd",
+    "IpcMode",
+    "Cgroup",
+    "Links",
+    "OomScoreAdj",
+    "PidMode",
+    "Privileged",
+    "PublishAllPorts",
+    "ReadonlyRootfs",
+    "SecurityOpt",
+    "StorageOpt",
+    "Tmpfs",
+    "UTSMode",
+    "UsernsMode",
+    "ShmSize",
+    "Sysctls",
+    "Runtime",
+    "Isolation",
+    "Mounts",
+    "MaskedPaths",
+    "ReadonlyPaths",
+    "Init",
+    // Resources
+    "CpuShares",
+    "Memory",
+    "NanoCpus",
+    "CgroupParent",
+    "BlkioWeight",
+    "BlkioWeightDevice",
+    "BlkioDeviceReadBps",
+    "BlkioDeviceWriteBps",
+    "BlkioDeviceReadIOps",
+    "BlkioDeviceWriteIOps",
+    "CpuPeriod",
+    "CpuQuota",
+    "CpuRealtimePeriod",
+    "CpuRealtimeRuntime",
+    "CpusetCpus",
+    "CpusetMems",
+    "Devices",
+    "DeviceCgroupRules",
+    "DeviceRequests",
+    "KernelMemory",
+    "KernelMemoryTCP",
+    "MemoryReservation",
+    "MemorySwap",
+    "MemorySwappiness",
+    "OomKillDisable",
+    "PidsLimit",
+    "Ulimits",
+    "CpuCount",
+    "CpuPercent",
+    "IOMaximumIOps",
+    "IOMaximumBandwidth",
+];
+
+/// The default capability set of a container (moby `oci/caps/defaults.go`): an explicit
+/// `Capabilities` list may name these without `cap_add`.
+const DEFAULT_CAPS: [&str; 14] = [
+    "CAP_CHOWN",
+    "CAP_DAC_OVERRIDE",
+    "CAP_FSETID",
+    "CAP_FOWNER",
+    "CAP_MKNOD",
+    "CAP_NET_RAW",
+    "CAP_SETGID",
+    "CAP_SETUID",
+    "CAP_SETFCAP",
+    "CAP_SETPCAP",
+    "CAP_NET_BIND_SERVICE",
+    "CAP_SYS_CHROOT",
+    "CAP_KILL",
+    "CAP_AUDIT_WRITE",
+];
+
+/// The paths moby masks, and makes read-only, by default (`oci/defaults.go`, 28.x). A body that
+/// gives its own list replaces these: one that leaves any out unmasks it.
+const DEFAULT_MASKED: [&str; 11] = [
+    "/proc/asound",
+    "/proc/acpi",
+    "/proc/kcore",
+    "/proc/keys",
+    "/proc/latency_stats",
+    "/proc/timer_list",
+    "/proc/timer_stats",
+    "/proc/sched_debug",
+    "/proc/scsi",
+    "/sys/firmware",
+    "/sys/devices/virtual/powercap",
+];
+const DEFAULT_READONLY: [&str; 5] = [
+    "/proc/bus",
+    "/proc/fs",
+    "/proc/irq",
+    "/proc/sys",
+    "/proc/sysrq-trigger",
+];
+
+/// One entry of `HostConfig.Mounts`, as far as policy reads it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct MountView {
+    #[serde(rename = "type")]
+    pub kind: String,
+    pub source: String,
+    pub target: String,
+    pub driver: String,
+    pub options: Option<BTreeMap<String, String>>,
+}
+
+/// What a create body asks of the host, read as the engine reads it. Serialised, it is the
+/// view the differential test compares with moby's own decoder.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Default)]
+pub struct CreateView {
+    pub image: String,
+    /// The engine ends up with host settings (a `HostConfig` object, or top-level host fields).
+    pub hostconfig: bool,
+    pub privileged: bool,
+    pub cap_add: Option<Vec<String>>,
+    pub network_mode: String,
+    pub pid_mode: String,
+    pub ipc_mode: String,
+    pub uts_mode: String,
+    pub userns_mode: String,
+    pub cgroupns_mode: String,
+    pub cgroup: String,
+    pub devices: usize,
+    pub device_cgroup_rules: usize,
+    pub device_requests: usize,
+    pub binds: Option<Vec<String>>,
+    pub mounts: Option<Vec<MountView>>,
+    pub volumes_from: Option<Vec<String>>,
+    pub security_opt: Option<Vec<String>>,
+    pub masked_paths: Option<Vec<String>>,
+    pub readonly_paths: Option<Vec<String>>,
+    pub volume_driver: String,
+    /// Fields moby 20.10 does not have; checked, but not part of the differential view.
+    #[serde(skip)]
+    pub capabilities: Option<Vec<String>>,
+    #[serde(skip)]
+    pub annotations: usize,
+}
+
+impl CreateView {
+    pub fn decode(body: &[u8]) -> Result<CreateView, BodyError> {
+        let top = object(body)?;
+        let fields = Fields::new(&top, "");
+        let inner = fields.object("HostConfig")?;
+        let top_host: Vec<&str> = top
+            .members
+            .iter()
+            .filter(|(k, _)| HOST_CONFIG_FIELDS.iter().any(|f| field_matches(f, k)))
+            .map(|(k, _)| k.as_str())
+            .collect();
+        let host = match (inner, top_host.first()) {
+            (Some(_), Some(k)) => return Err(BodyError::AmbiguousHostConfig(k.to_string())),
+            (Some(hc), None) => Some(Fields::new(hc, "HostConfig")),
+            (None, Some(_)) => Some(Fields::new(&top, "")),
+            (None, None) => None,
+        };
+        let mut view = CreateView {
+            image: fields.string("Image")?,
+            ..CreateView::default()
+        };
+        if let Some(h) = host {
+            read_host(&h, &mut view)?;
+        }
+        Ok(view)
+    }
+}
+
+fn read_host(h: &Fields<'_>, v: &mut CreateView) -> Result<(), BodyError> {
+    v.hostconfig = true;
+    v.privileged = h.bool("Privileged")?;
+    v.cap_add = h.str_slice("CapAdd")?;
+    h.str_slice("CapDrop")?;
+    v.capabilities = h.strings("Capabilities")?;
+    v.network_mode = h.string("NetworkMode")?;
+    if v.network_mode.is_empty() {
+        // runconfig.SetDefaultNetModeIfBlank
+        v.network_mode = "default".into();
+    }
+    v.pid_mode = h.string("PidMode")?;
+    v.ipc_mode = h.string("IpcMode")?;
+    v.uts_mode = h.string("UTSMode")?;
+    v.userns_mode = h.string("UsernsMode")?;
+    v.cgroupns_mode = h.string("CgroupnsMode")?;
+    v.cgroup = h.string("Cgroup")?;
+    v.devices = h.len("Devices")?;
+    v.device_cgroup_rules = h.strings("DeviceCgroupRules")?.map_or(0, |r| r.len());
+    v.device_requests = h.len("DeviceRequests")?;
+    v.binds = h.strings("Binds")?;
+    v.mounts = match h.get("Mounts") {
+        None => None,
+        Some(Value::Array(items)) => Some(
+            items
+                .iter()
+                .enumerate()
+                .filter_map(|(i, m)| match m {
+                    Value::Null => None,
+                    m => Some(mount(m, &h.path(&format!("Mounts[{i}]")))),
+                })
+                .collect::<Result<Vec<_>, _>>()?,
+        ),
+        Some(other) => {
+            return Err(BodyError::Type {
+                field: h.path("Mounts"),
+                expected: "an array",
+                found: other.kind(),
+            })
+        }
+    };
+    v.volumes_from = h.strings("VolumesFrom")?;
+    v.security_opt = h.strings("SecurityOpt")?;
+    v.masked_paths = h.strings("MaskedPaths")?;
+    v.readonly_paths = h.strings("ReadonlyPaths")?;
+    v.volume_driver = h.string("VolumeDriver")?;
+    v.annotations = h.string_map("Annotations")?.map_or(0, |a| a.len());
+    Ok(())
+}
+
+fn mount(m: &Value, at: &str) -> Result<MountView, BodyError> {
+    let Value::Object(o) = m else {
+        return Err(BodyError::Type {
+            field: at.to_string(),
+            expected: "an object",
+            found: m.kind(),
+        });
+    };
+    let f = Fields::new(o, at);
+    let mut view = MountView {
+        kind: f.string("Type")?,
+        source: f.string("Source")?,
+        target: f.string("Target")?,
+        driver: String::new(),
+        options: None,
+    };
+    f.object("BindOptions")?;
+    if let Some(vo) = f.object("VolumeOptions")? {
+        let path = f.path("VolumeOptions");
+        let vf = Fields::new(vo, &path);
+        if let Some(dc) = vf.object("DriverConfig")? {
+            let path = vf.path("DriverConfig");
+            let df = Fields::new(dc, &path);
+            view.driver = df.string("Name")?;
+            view.options = df.string_map("Options")?;
+        }
+    }
+    if let Some(io) = f.object("ImageOptions")? {
+        let path = f.path("ImageOptions");
+        Fields::new(io, &path).string("Subpath")?;
+    }
+    Ok(view)
+}
+
+fn text_list(v: &Option<Vec<String>>) -> &[String] {
+    v.as_deref().unwrap_or(&[])
+}
+
+/// Judges a decoded create body.
+pub fn check_create(
+    v: &CreateView,
+    rules: &ContainerRules,
+    images: Option<&[ImagePattern]>,
+) -> Result<(), Violation> {
+    let hc = |f: &str| format!("HostConfig.{f}");
+    if let Some(patterns) = images {
+        image::check_run(&v.image, patterns).map_err(|m| Violation::new("images", "Image", m))?;
+    }
+    if v.privileged && !rules.privileged {
+        return Err(Violation::new(
+            "privileged",
+            hc("Privileged"),
+            "privileged containers are not allowed for this client",
+        ));
+    }
+    check_caps(text_list(&v.cap_add), &hc("CapAdd"), rules, &[])?;
+    check_caps(
+        text_list(&v.capabilities),
+        &hc("Capabilities"),
+        rules,
+        &DEFAULT_CAPS,
+    )?;
+    if !rules.host_namespaces {
+        let modes = [
+            ("NetworkMode", &v.network_mode),
+            ("PidMode", &v.pid_mode),
+            ("IpcMode", &v.ipc_mode),
+            ("UTSMode", &v.uts_mode),
+            ("UsernsMode", &v.userns_mode),
+            ("CgroupnsMode", &v.cgroupns_mode),
+            ("Cgroup", &v.cgroup),
+        ];
+        for (name, mode) in modes {
+            let m = mode.trim().to_ascii_lowercase();
+            if m == "host" {
+                return Err(Violation::new(
+                    "host_namespaces",
+                    hc(name),
+                    format!(
+                        "{name} \"host\" (the host's namespace) is not allowed for this client"
+                    ),
+                ));
+            }
+            if m.starts_with("container:") {
+                return Err(Violation::new(
+                    "host_namespaces",
+                    hc(name),
+                    format!(
+                        "{name} \"{mode}\" (joining another container's namespace) is not allowed for this client"
+                    ),
+                ));
+            }
+        }
+    }
+    check_devices(
+        v.devices,
+        v.device_cgroup_rules,
+        v.device_requests,
+        rules,
+        "HostConfig.",
+    )?;
+    for b in text_list(&v.binds) {
+        if let Some(src) = mounts::bind_source(b) {
+            check_host_path(src, &hc("Binds"), rules)?;
+        }
+    }
+    for (i, m) in v.mounts.iter().flatten().enumerate() {
+        let at = hc(&format!("Mounts[{i}]"));
+        match m.kind.as_str() {
+            "bind" => check_host_path(&m.source, &at, rules)?,
+            "volume" => {
+                let opts = m.options.as_ref();
+                let dev = mounts::local_volume_device(&m.driver, |k| {
+                    opts.and_then(|o| o.get(k)).map(String::as_str)
+                });
+                if let Some(dev) = dev {
+                    check_host_path(dev, &format!("{at}.VolumeOptions.DriverConfig"), rules)?;
+                }
+            }
+            "tmpfs" => {}
+            "image" => {
+                if let Some(patterns) = images {
+                    image::check_run(&m.source, patterns)
+                        .map_err(|msg| Violation::new("images", format!("{at}.Source"), msg))?;
+                }
+            }
+            other => {
+                return Err(Violation::new(
+                    "bind_mounts",
+                    format!("{at}.Type"),
+                    format!("mounts of type \"{other}\" are not allowed for this client"),
+                ))
+            }
+        }
+    }
+    if !text_list(&v.volumes_from).is_empty() && !rules.volumes_from {
+        return Err(Violation::new(
+            "volumes_from",
+            hc("VolumesFrom"),
+            "mounting another container's volumes (--volumes-from) is not allowed for this client",
+        ));
+    }
+    if !rules.security_opt_unconfined {
+        for opt in text_list(&v.security_opt) {
+            if unconfined(opt) {
+                return Err(Violation::new(
+                    "security_opt_unconfined",
+                    hc("SecurityOpt"),
+                    format!("security option \"{opt}\" is not allowed for this client"),
+                ));
+            }
+        }
+        for (name, list, defaults) in [
+            ("MaskedPaths", &v.masked_paths, &DEFAULT_MASKED[..]),
+            ("ReadonlyPaths", &v.readonly_paths, &DEFAULT_READONLY[..]),
+        ] {
+            if let Some(list) = list {
+                if defaults.iter().any(|d| !list.iter().any(|p| p == d)) {
+                    return Err(Violation::new(
+                        "security_opt_unconfined",
+                        hc(name),
+                        format!(
+                            "a {name} list that leaves out the default paths (unmasking /proc or /sys) is not allowed for this client"
+                        ),
+                    ));
+                }
+            }
+        }
+    }
+    if v.annotations > 0 && !rules.annotations {
+        return Err(Violation::new(
+            "annotations",
+            hc("Annotations"),
+            "container annotations (read by OCI runtimes) are not allowed for this client",
+        ));
+    }
+    Ok(())
+}
+
+/// Whether a `SecurityOpt` entry lifts a confinement: seccomp or AppArmor unconfined, a custom
+/// seccomp profile (it may allow everything), SELinux labelling disabled or an unconfined type,
+/// `systempaths=unconfined`, writable cgroups, or anything moby's parser would not know.
+pub fn unconfined(opt: &str) -> bool {
+    let o = opt.trim();
+    if o == "no-new-privileges" {
+        return false;
+    }
+    if o == "disable" {
+        return true;
+    }
+    let (key, value) = match o.split_once('=').or_else(|| o.split_once(':')) {
+        Some(kv) => kv,
+        None => return true,
+    };
+    let value_l = value.trim().to_ascii_lowercase();
+    match key {
+        "no-new-privileges" => false,
+        "apparmor" => value_l == "unconfined",
+        "seccomp" => value_l != "builtin",
+        "label" => {
+            value_l == "disable" || value_l.contains("spc_t") || value_l.contains("unconfined")
+        }
+        "systempaths" => value_l == "unconfined",
+        _ => true,
+    }
+}
+
+fn check_caps(
+    caps: &[String],
+    field: &str,
+    rules: &ContainerRules,
+    free: &[&str],
+) -> Result<(), Violation> {
+    let all = rules.cap_add.iter().any(|c| c == "ALL");
+    for c in caps {
+        let norm = crate::config::profile::normalize_capability(c);
+        let ok = match &norm {
+            None => false,
+            Some(n) => all || free.contains(&n.as_str()) || rules.cap_add.contains(n),
+        };
+        if !ok {
+            return Err(Violation::new(
+                "cap_add",
+                field,
+                format!("adding the capability \"{c}\" is not allowed for this client"),
+            ));
+        }
+    }
+    Ok(())
+}
+
+fn check_devices(
+    devices: usize,
+    cgroup_rules: usize,
+    requests: usize,
+    rules: &ContainerRules,
+    prefix: &str,
+) -> Result<(), Violation> {
+    if rules.devices {
+        return Ok(());
+    }
+    let found = [
+        ("Devices", devices),
+        ("DeviceCgroupRules", cgroup_rules),
+        ("DeviceRequests", requests),
+    ]
+    .into_iter()
+    .find(|(_, n)| *n > 0);
+    match found {
+        Some((name, _)) => Err(Violation::new(
+            "devices",
+            format!("{prefix}{name}"),
+            "host devices (--device, --device-cgroup-rule, --gpus) are not allowed for this client",
+        )),
+        None => Ok(()),
+    }
+}
+
+fn check_host_path(p: &str, field: &str, rules: &ContainerRules) -> Result<(), Violation> {
+    if mounts::allowed(p, &rules.bind_mounts) {
+        return Ok(());
+    }
+    Err(Violation::new(
+        "bind_mounts",
+        field,
+        format!("mounting the host path \"{p}\" is not allowed for this client"),
+    ))
+}
+
+/// `POST /containers/{id}/update`: `container.UpdateConfig` embeds `Resources`, whose device
+/// fields are held to the `devices` rule.
+pub fn check_update(body: &[u8], rules: &ContainerRules) -> Result<(), super::Refusal> {
+    let top: Object = object(body)?;
+    let f = Fields::new(&top, "");
+    let devices = f.len("Devices")?;
+    let cgroup_rules = f.strings("DeviceCgroupRules")?.map_or(0, |r| r.len());
+    let requests = f.len("DeviceRequests")?;
+    f.object("RestartPolicy")?;
+    f.string("CgroupParent")?;
+    check_devices(devices, cgroup_rules, requests, rules, "")?;
+    Ok(())
+}
