@@ -60,6 +60,15 @@ pub enum Command {
         #[arg(long, default_value_t = 10)]
         timeout: u64,
     },
+    /// Say what `serve` would decide for a client and a request (the same policy code), or
+    /// suggest a profile from what a client did in the audit log.
+    #[command(after_help = "Examples:
+  dockgate explain --cn ci-runner POST /v1.47/containers/create --body create.json
+  dockgate explain --cert clients/ci/cert.pem GET '/images/create?fromImage=busybox&tag=latest'
+  dockgate explain --suggest --audit-log /var/log/dockgate.log --cn ci-runner
+
+Exit status: 0 allowed (also would_deny in report mode), 1 denied or invalid, 2 usage or configuration error.")]
+    Explain(ExplainArgs),
     /// Certificate tooling: a private CA, server and client certificates.
     #[command(subcommand)]
     Certs(CertsCommand),
@@ -76,6 +85,51 @@ pub enum Command {
         #[arg(long, default_value = "/var/run/docker.sock")]
         socket: PathBuf,
     },
+}
+
+#[derive(Debug, Args)]
+pub struct ExplainArgs {
+    #[command(flatten)]
+    pub config: ConfigArg,
+    /// The client's certificate (PEM): its subject and names are matched like a connection's.
+    #[arg(long)]
+    pub cert: Option<PathBuf>,
+    /// The client's common name (instead of --cert).
+    #[arg(long)]
+    pub cn: Option<String>,
+    /// An organizational unit of the client (repeatable; with --cn).
+    #[arg(long = "ou")]
+    pub ous: Vec<String>,
+    /// A DNS name of the client (repeatable; with --cn).
+    #[arg(long = "dns")]
+    pub dns: Vec<String>,
+    /// A URI of the client (repeatable; with --cn).
+    #[arg(long = "uri")]
+    pub uris: Vec<String>,
+    /// An email address of the client (repeatable; with --cn).
+    #[arg(long = "email")]
+    pub emails: Vec<String>,
+    /// The request asks to switch protocols (an `Upgrade:` header, as attach and exec send).
+    #[arg(long)]
+    pub upgrade: bool,
+    /// The request body, from a file (`-` for stdin).
+    #[arg(long)]
+    pub body: Option<PathBuf>,
+    /// Print a profile that allows what the --cn client did in --audit-log.
+    #[arg(long, requires = "audit_log", requires = "cn")]
+    pub suggest: bool,
+    /// The audit log to read with --suggest (either log format).
+    #[arg(long)]
+    pub audit_log: Option<PathBuf>,
+    /// The profile name for --suggest (default: the common name).
+    #[arg(long)]
+    pub name: Option<String>,
+    /// The request method (GET, POST, ...).
+    #[arg(required_unless_present = "suggest")]
+    pub method: Option<String>,
+    /// The request path as the client sends it, with its query: `/v1.47/containers/json?all=1`.
+    #[arg(required_unless_present = "suggest")]
+    pub path: Option<String>,
 }
 
 #[derive(Debug, Args)]

@@ -31,6 +31,7 @@ pub mod check;
 pub mod cli;
 pub mod config;
 pub mod doctor;
+pub mod explain;
 pub mod fdlimit;
 pub mod listener;
 pub mod notify;

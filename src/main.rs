@@ -7,7 +7,7 @@ use std::process::ExitCode;
 
 use clap::Parser;
 use dockgate::check::{self, error_chain, Line};
-use dockgate::cli::{CertsCommand, Cli, Command};
+use dockgate::cli::{CertsCommand, Cli, Command, ExplainArgs};
 use dockgate::config::Config;
 use dockgate::shutdown::DrainOutcome;
 use dockgate::{certs, listener, quickstart, service, telemetry};
@@ -43,6 +43,7 @@ fn main() -> ExitCode {
             engine_optional,
         } => check_cmd(&config.config, engine_optional),
         Command::Certs(cmd) => certs_cmd(cmd),
+        Command::Explain(args) => explain_cmd(args),
         Command::Doctor {
             host,
             cert_path,
@@ -174,6 +175,111 @@ fn doctor(host: Option<String>, cert_path: Option<PathBuf>, timeout: u64) -> Exi
         ExitCode::SUCCESS
     } else {
         ExitCode::from(1)
+    }
+}
+
+fn explain_cmd(args: ExplainArgs) -> ExitCode {
+    use dockgate::explain;
+    if args.suggest {
+        let (Some(log), Some(cn)) = (&args.audit_log, &args.cn) else {
+            eprintln!("dockgate explain --suggest needs --audit-log FILE and --cn NAME");
+            return ExitCode::from(2);
+        };
+        let text = match std::fs::read(log) {
+            Ok(b) => String::from_utf8_lossy(&b).into_owned(),
+            Err(e) => {
+                eprintln!("dockgate explain: cannot read {}: {e}", log.display());
+                return ExitCode::from(2);
+            }
+        };
+        let usage = explain::usage(&text, cn);
+        if usage.routes.is_empty() {
+            eprintln!(
+                "dockgate explain: {} has no forwarded request of client \"{cn}\"",
+                log.display()
+            );
+            return ExitCode::from(1);
+        }
+        let name = args.name.clone().unwrap_or_else(|| cn.clone());
+        say_raw!(
+            "{}",
+            explain::suggest(&usage, &name, cn, &log.display().to_string())
+        );
+        return ExitCode::SUCCESS;
+    }
+    let config = match Config::load(&args.config.config) {
+        Ok(c) => c,
+        Err(e) => return fail(2, &e),
+    };
+    let identity = match explain_identity(&args) {
+        Ok(id) => id,
+        Err(msg) => {
+            eprintln!("dockgate explain: {msg}");
+            return ExitCode::from(2);
+        }
+    };
+    let (Some(method), Some(target)) = (&args.method, &args.path) else {
+        eprintln!("dockgate explain: give METHOD and PATH");
+        return ExitCode::from(2);
+    };
+    let method = match http::Method::from_bytes(method.to_ascii_uppercase().as_bytes()) {
+        Ok(m) => m,
+        Err(_) => {
+            eprintln!("dockgate explain: `{method}` is not an HTTP method");
+            return ExitCode::from(2);
+        }
+    };
+    let body = match &args.body {
+        None => None,
+        Some(p) if p.as_os_str() == "-" => {
+            let mut b = Vec::new();
+            if let Err(e) = std::io::Read::read_to_end(&mut std::io::stdin(), &mut b) {
+                eprintln!("dockgate explain: cannot read the body from stdin: {e}");
+                return ExitCode::from(2);
+            }
+            Some(b)
+        }
+        Some(p) => match std::fs::read(p) {
+            Ok(b) => Some(b),
+            Err(e) => {
+                eprintln!("dockgate explain: cannot read {}: {e}", p.display());
+                return ExitCode::from(2);
+            }
+        },
+    };
+    let policy = dockgate::policy::Policy::new(&config.allow, &config.profiles);
+    let question = explain::Question {
+        method,
+        target: target.clone(),
+        upgrade: args.upgrade,
+        body,
+    };
+    let x = explain::explain(&config, &policy, &identity, &question);
+    say_raw!("{}", x.render(&identity, &policy));
+    match x.outcome {
+        explain::Outcome::Allow | explain::Outcome::WouldDeny => ExitCode::SUCCESS,
+        explain::Outcome::Deny | explain::Outcome::Invalid => ExitCode::from(1),
+    }
+}
+
+/// The identity `explain` asks about: from --cert, or built from --cn and friends.
+fn explain_identity(args: &ExplainArgs) -> Result<dockgate::tls::ClientIdentity, String> {
+    use rustls_pki_types::pem::PemObject;
+    match (&args.cert, &args.cn) {
+        (Some(path), None) => {
+            let der = rustls_pki_types::CertificateDer::from_pem_file(path)
+                .map_err(|e| format!("cannot read a certificate from {}: {e}", path.display()))?;
+            dockgate::tls::ClientIdentity::from_der(&der).map_err(|e| e.to_string())
+        }
+        (None, Some(cn)) => Ok(dockgate::tls::ClientIdentity {
+            cn: Some(cn.clone()),
+            ous: args.ous.clone(),
+            dns: args.dns.iter().map(|d| d.to_ascii_lowercase()).collect(),
+            uris: args.uris.clone(),
+            emails: args.emails.clone(),
+            ..Default::default()
+        }),
+        _ => Err("give exactly one of --cert PEM and --cn NAME".into()),
     }
 }
 

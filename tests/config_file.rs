@@ -18,9 +18,16 @@ fn shipped_example_parses() {
     assert_eq!(c.limits.first_byte_timeout.as_secs(), 3);
     assert_eq!(c.limits.max_handshakes, 256);
     assert_eq!(c.limits.max_connections_per_identity, 512);
-    assert_eq!(c.allow.len(), 2);
+    assert_eq!(c.limits.max_inspected_body, 1 << 20);
+    assert_eq!(c.allow.len(), 3);
     assert_eq!(c.allow[0].access, Access::Full);
     assert_eq!(c.allow[1].access, Access::ReadOnly);
+    assert_eq!(c.allow[2].access, Access::Profile("ci".into()));
+    let ci = &c.profiles[0];
+    assert_eq!(ci.name, "ci");
+    assert_eq!(ci.allow.len(), 7);
+    assert!(!ci.hijack && !ci.containers.privileged);
+    assert_eq!(ci.images.as_ref().map(Vec::len), Some(2));
 }
 
 const BASE: &str = "[tls]\nca = \"ca.pem\"\ncert = \"c.pem\"\nkey = \"k.pem\"\n";

@@ -198,12 +198,16 @@ fn container_rules(
         .flatten()
         .enumerate()
         .map(|(i, c)| {
-            normalize_capability(c).ok_or_else(|| {
-                ctx.err(
-                    format!("{}[{i}]", key("cap_add")),
-                    format!("`{c}` is not a capability name like \"NET_ADMIN\" or \"ALL\""),
-                )
-            })
+            normalize_capability(c)
+                .filter(|n| n == "ALL" || CAPABILITIES.contains(&&n[4..]))
+                .ok_or_else(|| {
+                    ctx.err(
+                        format!("{}[{i}]", key("cap_add")),
+                        format!(
+                            "`{c}` is not a Linux capability name like \"NET_ADMIN\" (or \"ALL\")"
+                        ),
+                    )
+                })
         })
         .collect::<Result<Vec<_>, _>>()?;
     let bind_mounts = raw
@@ -332,6 +336,51 @@ fn is_version(segment: &str) -> bool {
 }
 
 /// `net_admin`, `CAP_NET_ADMIN` → `CAP_NET_ADMIN`; `all` → `ALL` (as moby normalises them).
+/// The Linux capabilities (capabilities(7), up to CAP_CHECKPOINT_RESTORE), without `CAP_`.
+pub const CAPABILITIES: &[&str] = &[
+    "CHOWN",
+    "DAC_OVERRIDE",
+    "DAC_READ_SEARCH",
+    "FOWNER",
+    "FSETID",
+    "KILL",
+    "SETGID",
+    "SETUID",
+    "SETPCAP",
+    "LINUX_IMMUTABLE",
+    "NET_BIND_SERVICE",
+    "NET_BROADCAST",
+    "NET_ADMIN",
+    "NET_RAW",
+    "IPC_LOCK",
+    "IPC_OWNER",
+    "SYS_MODULE",
+    "SYS_RAWIO",
+    "SYS_CHROOT",
+    "SYS_PTRACE",
+    "SYS_PACCT",
+    "SYS_ADMIN",
+    "SYS_BOOT",
+    "SYS_NICE",
+    "SYS_RESOURCE",
+    "SYS_TIME",
+    "SYS_TTY_CONFIG",
+    "MKNOD",
+    "LEASE",
+    "AUDIT_WRITE",
+    "AUDIT_CONTROL",
+    "SETFCAP",
+    "MAC_OVERRIDE",
+    "MAC_ADMIN",
+    "SYSLOG",
+    "WAKE_ALARM",
+    "BLOCK_SUSPEND",
+    "AUDIT_READ",
+    "PERFMON",
+    "BPF",
+    "CHECKPOINT_RESTORE",
+];
+
 pub fn normalize_capability(c: &str) -> Option<String> {
     let upper = c.trim().to_ascii_uppercase();
     if upper == "ALL" {

@@ -129,6 +129,15 @@ impl Verdict {
     }
 }
 
+/// The result of [`Policy::body_outcome`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum BodyOutcome {
+    Pass,
+    /// A report-mode profile would refuse it: forwarded, audited as `would_deny`.
+    WouldDeny(Denial),
+    Deny(Denial),
+}
+
 /// The compiled `[[allow]]` list and profiles.
 #[derive(Debug, Clone)]
 pub struct Policy {
@@ -235,6 +244,17 @@ impl Policy {
             ));
         };
         profile::judge_body(p, kind, body)
+    }
+
+    /// What becomes of a request whose fully received body was inspected: the proxy and
+    /// `dockgate explain` both decide with this.
+    pub fn body_outcome(&self, access: &Access, kind: BodyKind, body: &[u8]) -> BodyOutcome {
+        match self.judge_body(access, kind, body) {
+            None => BodyOutcome::Pass,
+            // An unreadable body is refused even in report mode: nobody can say what it asks.
+            Some(d) if d.unreadable || !self.reports(access) => BodyOutcome::Deny(d),
+            Some(d) => BodyOutcome::WouldDeny(d),
+        }
     }
 
     /// Whether a body denial of `access` is only reported.

@@ -13,7 +13,7 @@ mod response;
 mod session;
 mod upgrade;
 mod upstream;
-mod whoami;
+pub mod whoami;
 
 use std::convert::Infallible;
 use std::sync::Arc;
@@ -26,7 +26,7 @@ use hyper::body::Incoming;
 use rustls::pki_types::CertificateDer;
 
 use crate::audit::{AuditDecision, AuditRecord, Target};
-use crate::policy::{path, Decision, Denial, Policy, RequestView};
+use crate::policy::{path, BodyOutcome, Decision, Denial, Policy, RequestView};
 use crate::shutdown::Phase;
 use crate::tls::{CertId, ClientVerifier, Revocations};
 
@@ -206,8 +206,13 @@ impl Proxy {
                 Ok(b) => b,
                 Err(err) => return Ok(err.into_response(noted(AuditDecision::Deny, None))),
             };
-            if let Some(d) = self.policy.judge_body(access, kind, &bytes) {
-                if d.unreadable || !self.policy.reports(access) {
+            match self.policy.body_outcome(access, kind, &bytes) {
+                BodyOutcome::Pass => {}
+                BodyOutcome::WouldDeny(d) => {
+                    audit_decision = AuditDecision::WouldDeny;
+                    denial = Some(d);
+                }
+                BodyOutcome::Deny(d) => {
                     let r = noted(AuditDecision::Deny, Some(&d));
                     let err = if d.unreadable {
                         ProxyError::BodyUnreadable(d.message)
@@ -216,8 +221,6 @@ impl Proxy {
                     };
                     return Ok(err.into_response(r));
                 }
-                audit_decision = AuditDecision::WouldDeny;
-                denial = Some(d);
             }
             inspected = Some(bytes);
         }

@@ -1,0 +1,376 @@
+//! `dockgate explain`: what `serve` would decide for one identity and one request, decided by
+//! the same policy code, and `explain --suggest`: a profile that allows what a client did, read
+//! from the audit trail's `route` field.
+
+use std::collections::BTreeMap;
+use std::fmt::Write as _;
+
+use http::Method;
+
+use crate::config::{Access, Config, Mode};
+use crate::policy::{path, BodyOutcome, Decision, Policy, RequestView};
+use crate::proxy::whoami;
+use crate::tls::ClientIdentity;
+
+/// One request to explain.
+#[derive(Debug, Clone)]
+pub struct Question {
+    pub method: Method,
+    /// The request target as a client sends it: path, and query after `?`.
+    pub target: String,
+    pub upgrade: bool,
+    /// The body, if the request carries one.
+    pub body: Option<Vec<u8>>,
+}
+
+/// How `serve` would answer.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Outcome {
+    Allow,
+    /// Forwarded by a report-mode profile, audited `would_deny`.
+    WouldDeny,
+    Deny,
+    /// Refused before policy: the request itself is malformed.
+    Invalid,
+}
+
+impl Outcome {
+    pub fn as_str(&self) -> &'static str {
+        match self {
+            Outcome::Allow => "allow",
+            Outcome::WouldDeny => "would_deny",
+            Outcome::Deny => "deny",
+            Outcome::Invalid => "invalid",
+        }
+    }
+}
+
+/// The explanation, field by field.
+#[derive(Debug, Clone)]
+pub struct Explanation {
+    pub outcome: Outcome,
+    /// The HTTP status `serve` answers when it refuses (`None`: the engine answers).
+    pub status: Option<u16>,
+    pub access: Option<Access>,
+    pub route: String,
+    /// The profile entry that allowed the head of the request.
+    pub entry: Option<String>,
+    pub rule: Option<String>,
+    pub field: Option<String>,
+    pub message: Option<String>,
+    /// The body was inspected (and how large it was).
+    pub inspected: Option<usize>,
+}
+
+impl Explanation {
+    fn new(outcome: Outcome, status: Option<u16>) -> Explanation {
+        Explanation {
+            outcome,
+            status,
+            access: None,
+            route: String::new(),
+            entry: None,
+            rule: None,
+            field: None,
+            message: None,
+            inspected: None,
+        }
+    }
+
+    /// The report, one `key: value` line each.
+    pub fn render(&self, id: &ClientIdentity, policy: &Policy) -> String {
+        let mut out = String::new();
+        let who = match &id.cn {
+            Some(cn) => format!("CN={cn}"),
+            None => "(no common name)".into(),
+        };
+        let _ = writeln!(out, "client:   {who}");
+        let access = match &self.access {
+            None => "none (no [[allow]] entry matches this client)".to_string(),
+            Some(Access::Profile(name)) => {
+                let mode = match policy.profile(name).map(|p| p.mode) {
+                    Some(Mode::Report) => "report",
+                    _ => "enforce",
+                };
+                format!("profile \"{name}\" (mode = \"{mode}\")")
+            }
+            Some(a) => a.as_str().to_string(),
+        };
+        let _ = writeln!(out, "access:   {access}");
+        let route = if self.route.is_empty() {
+            "none (the engine has no such route)"
+        } else {
+            &self.route
+        };
+        let _ = writeln!(out, "route:    {route}");
+        if let Some(e) = &self.entry {
+            let _ = writeln!(out, "entry:    \"{e}\"");
+        }
+        if let Some(n) = self.inspected {
+            let _ = writeln!(out, "body:     inspected ({n} bytes)");
+        }
+        let _ = writeln!(out, "decision: {}", self.outcome.as_str());
+        if let Some(r) = &self.rule {
+            let _ = writeln!(out, "rule:     {r}");
+        }
+        if let Some(f) = &self.field {
+            let _ = writeln!(out, "field:    {f}");
+        }
+        if let Some(m) = &self.message {
+            let _ = writeln!(out, "message:  {m}");
+        }
+        if let Some(s) = self.status {
+            let _ = writeln!(out, "status:   {s}");
+        }
+        out
+    }
+}
+
+/// Decides `q` for `id` the way the proxy does (`proxy::Proxy::handle`).
+pub fn explain(config: &Config, policy: &Policy, id: &ClientIdentity, q: &Question) -> Explanation {
+    let (raw_path, query) = match q.target.split_once('?') {
+        Some((p, q)) => (p, Some(q)),
+        None => (q.target.as_str(), None),
+    };
+    let decoded = match path::canonical(raw_path) {
+        Ok(p) => p,
+        Err(e) => {
+            let mut x = Explanation::new(Outcome::Invalid, Some(400));
+            x.message = Some(e.to_string());
+            return x;
+        }
+    };
+    let has_body = q.body.as_ref().is_some_and(|b| !b.is_empty());
+    let view = RequestView {
+        method: &q.method,
+        path: &decoded,
+        query,
+        upgrade: q.upgrade,
+        has_body,
+        form_body: false,
+    };
+    if decoded == whoami::PATH && q.method == Method::GET {
+        let mut x = Explanation::new(Outcome::Allow, None);
+        x.access = policy.access_for(id);
+        x.message = Some("every verified client may ask who it is".into());
+        return x;
+    }
+    let verdict = policy.judge(id, &view);
+    let mut x = Explanation::new(Outcome::Allow, None);
+    x.access = verdict.decision.access().cloned();
+    x.route = verdict.route_text();
+    x.entry = verdict.entry.clone();
+    let note = |x: &mut Explanation, d: &crate::policy::Denial| {
+        x.rule = Some(d.rule.clone());
+        x.field = d.field.clone();
+        x.message = Some(d.message.clone());
+    };
+    match (&verdict.decision, &verdict.denial) {
+        (Decision::UnknownClient, _) => {
+            x.outcome = Outcome::Deny;
+            x.status = Some(403);
+            x.message = Some("no [[allow]] entry matches this client".into());
+            return x;
+        }
+        (Decision::Forbidden(_), d) => {
+            x.outcome = Outcome::Deny;
+            x.status = Some(403);
+            if let Some(d) = d {
+                note(&mut x, d);
+            }
+            return x;
+        }
+        (Decision::Allow(_), Some(d)) => {
+            x.outcome = Outcome::WouldDeny;
+            note(&mut x, d);
+        }
+        (Decision::Allow(_), None) => {}
+    }
+    let (Some(kind), Some(access)) = (verdict.inspect, x.access.clone()) else {
+        return x;
+    };
+    let body = q.body.as_deref().unwrap_or_default();
+    let limit = config.limits.max_inspected_body;
+    if body.len() > limit {
+        x.outcome = Outcome::Deny;
+        x.status = Some(413);
+        x.message = Some(format!(
+            "the body is larger than limits.max_inspected_body ({limit} bytes)"
+        ));
+        return x;
+    }
+    x.inspected = Some(body.len());
+    match policy.body_outcome(&access, kind, body) {
+        BodyOutcome::Pass => {}
+        BodyOutcome::WouldDeny(d) => {
+            x.outcome = Outcome::WouldDeny;
+            note(&mut x, &d);
+        }
+        BodyOutcome::Deny(d) => {
+            x.outcome = Outcome::Deny;
+            x.status = Some(if d.unreadable { 400 } else { 403 });
+            note(&mut x, &d);
+        }
+    }
+    x
+}
+
+/// What one client did, per route, from an audit log.
+#[derive(Debug, Default)]
+pub struct Usage {
+    /// Requests per route, of those that went through (`allow`, `would_deny`).
+    pub routes: BTreeMap<String, u64>,
+    /// Requests refused (not part of the suggestion).
+    pub denied: u64,
+    /// Requests that reached no engine route.
+    pub unrouted: u64,
+}
+
+/// Reads the `end` events of `cn` from an audit log in either format (`log.format = "json"` or
+/// `"text"`).
+pub fn usage(log: &str, cn: &str) -> Usage {
+    let mut u = Usage::default();
+    for line in log.lines() {
+        let Some(ev) = audit_event(line) else {
+            continue;
+        };
+        if ev.event != "end" || ev.client_cn != cn {
+            continue;
+        }
+        match ev.decision.as_str() {
+            "allow" | "would_deny" if ev.route.is_empty() => u.unrouted += 1,
+            "allow" | "would_deny" => *u.routes.entry(ev.route).or_default() += 1,
+            _ => u.denied += 1,
+        }
+    }
+    u
+}
+
+struct AuditEvent {
+    event: String,
+    client_cn: String,
+    decision: String,
+    route: String,
+}
+
+fn audit_event(line: &str) -> Option<AuditEvent> {
+    let line = line.trim();
+    if line.starts_with('{') {
+        let v: serde_json::Value = serde_json::from_str(line).ok()?;
+        if v.get("target")?.as_str()? != crate::audit::TARGET {
+            return None;
+        }
+        let s = |k: &str| {
+            v.get(k)
+                .and_then(|x| x.as_str())
+                .unwrap_or_default()
+                .to_string()
+        };
+        return Some(AuditEvent {
+            event: s("event"),
+            client_cn: s("client_cn"),
+            decision: s("decision"),
+            route: s("route"),
+        });
+    }
+    // Text: `... dockgate::audit: request event="end" client_cn=alice ... route=GET /_ping rule= ...`.
+    let rest = &line[line.find(&format!("{}: ", crate::audit::TARGET))?..];
+    let between = |start: &str, end: &str| -> Option<String> {
+        let from = rest.find(start)? + start.len();
+        let len = rest[from..].find(end)?;
+        Some(rest[from..from + len].trim_matches('"').to_string())
+    };
+    Some(AuditEvent {
+        event: between(" event=", " ")?,
+        client_cn: between(" client_cn=", " fingerprint=")?,
+        decision: between(" decision=", " ")?,
+        route: between(" route=", " rule=")?,
+    })
+}
+
+/// Routes that need `hijack = true`.
+fn hijacks(route: &str) -> bool {
+    [
+        "POST /containers/{id}/attach",
+        "GET /containers/{id}/attach/ws",
+        "POST /exec/{id}/start",
+        "POST /session",
+        "POST /grpc",
+    ]
+    .contains(&route)
+}
+
+/// Routes whose bodies `[profiles.NAME.containers]` governs.
+fn inspected(route: &str) -> bool {
+    [
+        "POST /containers/create",
+        "POST /containers/{id}/update",
+        "POST /containers/{id}/exec",
+        "POST /volumes/create",
+    ]
+    .contains(&route)
+}
+
+/// A `[profiles.NAME]` table that allows exactly the routes in `u`, ready to paste.
+pub fn suggest(u: &Usage, name: &str, cn: &str, source: &str) -> String {
+    let key = if !name.is_empty()
+        && name
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_')
+    {
+        name.to_string()
+    } else {
+        format!("{name:?}")
+    };
+    let total: u64 = u.routes.values().sum();
+    let mut out = String::new();
+    let _ = writeln!(
+        out,
+        "# What client \"{cn}\" did in {source}: {total} requests on {} routes.",
+        u.routes.len()
+    );
+    if u.denied > 0 {
+        let _ = writeln!(out, "# {} refused requests are not included.", u.denied);
+    }
+    if u.unrouted > 0 {
+        let _ = writeln!(
+            out,
+            "# {} requests reached no engine route (the engine answered 404) and are not included.",
+            u.unrouted
+        );
+    }
+    let _ = writeln!(out, "[[allow]]\ncn = {cn:?}\naccess = {name:?}\n");
+    let _ = writeln!(out, "[profiles.{key}]");
+    let _ = writeln!(out, "allow = [");
+    let width = u.routes.keys().map(|r| r.len()).max().unwrap_or(0) + 3;
+    for (route, n) in &u.routes {
+        let quoted = format!("\"{route}\",");
+        let _ = writeln!(out, "  {quoted:<width$} # {n} requests");
+    }
+    let _ = writeln!(out, "]");
+    if u.routes.keys().any(|r| hijacks(r)) {
+        let _ = writeln!(
+            out,
+            "hijack = true                # attach / exec start were used"
+        );
+    }
+    let _ = writeln!(
+        out,
+        "mode = \"report\"              # check the audit log for would_deny, then \"enforce\""
+    );
+    if u.routes.keys().any(|r| inspected(r)) {
+        let _ = writeln!(
+            out,
+            "\n# Bodies of container create/update, exec and volume create are held to these rules;\n\
+             # everything is refused unless allowed here. Loosen only what the client needs.\n\
+             [profiles.{key}.containers]\n\
+             privileged = false\n\
+             host_namespaces = false\n\
+             cap_add = []\n\
+             devices = false\n\
+             bind_mounts = []\n\
+             security_opt_unconfined = false"
+        );
+    }
+    out
+}
