@@ -10,6 +10,7 @@ pub mod engine;
 pub mod fake;
 pub mod gateway;
 pub mod pki;
+pub mod policy;
 pub mod wait;
 
 use std::path::PathBuf;
