@@ -46,6 +46,7 @@ pub struct RawProfile {
 pub struct RawContainers {
     pub privileged: Option<bool>,
     pub host_namespaces: Option<bool>,
+    pub host_cgroupns: Option<bool>,
     pub cap_add: Option<Vec<String>>,
     pub devices: Option<bool>,
     pub bind_mounts: Option<Vec<String>>,

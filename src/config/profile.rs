@@ -68,6 +68,9 @@ pub enum Segment {
 pub struct ContainerRules {
     pub privileged: bool,
     pub host_namespaces: bool,
+    /// `CgroupnsMode: "host"` alone (what cgroup v1 engines report for every container, and
+    /// what tools that recreate containers from inspect copy back). Implied by `host_namespaces`.
+    pub host_cgroupns: bool,
     /// Normalised: `CAP_` + upper case, or `ALL`.
     pub cap_add: Vec<String>,
     pub devices: bool,
@@ -227,6 +230,7 @@ fn container_rules(
     Ok(ContainerRules {
         privileged: raw.privileged.unwrap_or(false),
         host_namespaces: raw.host_namespaces.unwrap_or(false),
+        host_cgroupns: raw.host_cgroupns.unwrap_or(false),
         cap_add,
         devices: raw.devices.unwrap_or(false),
         bind_mounts,

@@ -6,9 +6,12 @@
 //! top level: when the body has no `HostConfig` object (or it is `null`), the top-level host
 //! fields are the ones used (`getHostConfig`). [`CreateView::decode`] reads the same place, and
 //! refuses a body that sets host fields in both places, which no client sends and which engine
-//! versions need not read alike. Fields added by later API versions (`Annotations`, image
-//! mounts, mount subpaths) are checked whatever version the path names: an engine that does not
-//! know a field ignores it, so checking it only refuses more.
+//! versions need not read alike, and one that sets `Capabilities` or `Annotations` at its top
+//! level ([`VERSION_DEPENDENT_HOST_FIELDS`]: moby 20.10 has neither, so there such a key alone
+//! leaves the engine without host settings, which other versions would read). Fields added by
+//! later API versions (`Annotations`, image mounts, mount subpaths) are checked whatever version
+//! the path names: an engine that does not know a field ignores it, so checking it only refuses
+//! more.
 
 use std::collections::BTreeMap;
 
@@ -98,6 +101,11 @@ pub const HOST_CONFIG_FIELDS: &[&str] = &[
     "IOMaximumBandwidth",
 ];
 
+/// Host fields that only some engine versions have (`Capabilities`: API 1.40, gone in moby
+/// 20.10; `Annotations`: API 1.43 on). At the top level of a body such a key alone decides
+/// whether an engine sees host settings at all, so [`CreateView::decode`] refuses it there.
+pub const VERSION_DEPENDENT_HOST_FIELDS: &[&str] = &["Capabilities", "Annotations"];
+
 /// The default capability set of a container (moby `oci/caps/defaults.go`): an explicit
 /// `Capabilities` list may name these without `cap_add`.
 const DEFAULT_CAPS: [&str; 14] = [
@@ -117,9 +125,12 @@ const DEFAULT_CAPS: [&str; 14] = [
     "CAP_AUDIT_WRITE",
 ];
 
-/// The paths moby masks, and makes read-only, by default (`oci/defaults.go`, 28.x). A body that
-/// gives its own list replaces these: one that leaves any out unmasks it.
-const DEFAULT_MASKED: [&str; 11] = [
+/// The paths every supported engine masks, and makes read-only, by default (`oci/defaults.go`).
+/// A body that gives its own list replaces the engine's: one that leaves any of these out
+/// unmasks it. Engines from 25.0 also mask `/sys/devices/virtual/powercap`; it is not required
+/// here, because inspect on older engines does not list it and tools that recreate containers
+/// (Watchtower) copy the list back (the kernel keeps the RAPL counters root-only since 5.10).
+const DEFAULT_MASKED: [&str; 10] = [
     "/proc/asound",
     "/proc/acpi",
     "/proc/kcore",
@@ -130,7 +141,6 @@ const DEFAULT_MASKED: [&str; 11] = [
     "/proc/sched_debug",
     "/proc/scsi",
     "/sys/firmware",
-    "/sys/devices/virtual/powercap",
 ];
 const DEFAULT_READONLY: [&str; 5] = [
     "/proc/bus",
@@ -141,7 +151,7 @@ const DEFAULT_READONLY: [&str; 5] = [
 ];
 
 /// One entry of `HostConfig.Mounts`, as far as policy reads it.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Default)]
 pub struct MountView {
     #[serde(rename = "type")]
     pub kind: String,
@@ -198,7 +208,17 @@ impl CreateView {
         let host = match (inner, top_host.first()) {
             (Some(_), Some(k)) => return Err(BodyError::AmbiguousHostConfig(k.to_string())),
             (Some(hc), None) => Some(Fields::new(hc, "HostConfig")),
-            (None, Some(_)) => Some(Fields::new(&top, "")),
+            (None, Some(_)) => {
+                let versioned = top_host.iter().find(|k| {
+                    VERSION_DEPENDENT_HOST_FIELDS
+                        .iter()
+                        .any(|f| field_matches(f, k))
+                });
+                if let Some(k) = versioned {
+                    return Err(BodyError::VersionDependentHostField(k.to_string()));
+                }
+                Some(Fields::new(&top, ""))
+            }
             (None, None) => None,
         };
         let mut view = CreateView {
@@ -235,13 +255,14 @@ fn read_host(h: &Fields<'_>, v: &mut CreateView) -> Result<(), BodyError> {
     v.binds = h.strings("Binds")?;
     v.mounts = match h.get("Mounts") {
         None => None,
+        // A `null` entry is a zero `mount.Mount` to Go (type ""), not a missing one.
         Some(Value::Array(items)) => Some(
             items
                 .iter()
                 .enumerate()
-                .filter_map(|(i, m)| match m {
-                    Value::Null => None,
-                    m => Some(mount(m, &h.path(&format!("Mounts[{i}]")))),
+                .map(|(i, m)| match m {
+                    Value::Null => Ok(MountView::default()),
+                    m => mount(m, &h.path(&format!("Mounts[{i}]"))),
                 })
                 .collect::<Result<Vec<_>, _>>()?,
         ),
@@ -336,7 +357,7 @@ pub fn check_create(
         ];
         for (name, mode) in modes {
             let m = mode.trim().to_ascii_lowercase();
-            if m == "host" {
+            if m == "host" && !(name == "CgroupnsMode" && rules.host_cgroupns) {
                 return Err(Violation::new(
                     "host_namespaces",
                     hc(name),
