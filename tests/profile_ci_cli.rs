@@ -15,29 +15,34 @@ use common::pki::Pki;
 use common::policy::{assert_nothing_escaped, audit_line, explain, explained};
 use common::{engine_socket, test_image, unique};
 
+/// The ready-made `ci` profile of `config/profiles.toml` (its workspace moved to `prefix`), and
+/// `ci-exec`, the same rules plus exec and hijacks, for the exec cases.
 fn config(prefix: &str) -> String {
+    let profiles =
+        std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/config/profiles.toml"))
+            .expect("config/profiles.toml")
+            .replace("\"/srv/ci\"", &format!("{prefix:?}"));
     format!(
         r#"[[allow]]
-cn = "admin"
-access = "full"
-
-[[allow]]
 cn = "ci"
 access = "ci"
 
-[profiles.ci]
+[[allow]]
+cn = "ci-exec"
+access = "ci-exec"
+
+{profiles}
+
+[profiles.ci-exec]
 allow = [
   "read-only",
   "POST /containers/create",
   "POST /containers/{{id}}/start",
-  "POST /containers/{{id}}/wait",
-  "POST /containers/{{id}}/kill",
-  "DELETE /containers/{{id}}",
   "POST /containers/{{id}}/exec",
   "POST /exec/{{id}}/start",
 ]
 hijack = true
-[profiles.ci.containers]
+[profiles.ci-exec.containers]
 cap_add = ["NET_BIND_SERVICE"]
 bind_mounts = ["{prefix}"]
 "#
@@ -56,6 +61,7 @@ fn ci_runs_ordinary_containers_and_nothing_that_reaches_the_host() {
     let prefix_s = prefix.to_str().expect("utf-8").to_string();
     let gw = Process::start(&pki, &engine_socket(), &config(&prefix_s));
     let ci = Docker::new(&gw.docker_host(), &pki.client("ci"));
+    let ci_exec = Docker::new(&gw.docker_host(), &pki.client("ci-exec"));
     let image = test_image();
     let label = unique("ci-cli");
     let lbl = format!("dockgate-test={label}");
@@ -64,18 +70,38 @@ fn ci_runs_ordinary_containers_and_nothing_that_reaches_the_host() {
     let ok = unique("ci-ok");
     let bind = format!("{}:/work:ro", prefix.join("work").display());
     ci.ok(&[
-        "run", "-d", "--name", &ok, "--label", &lbl, "-v", &bind, "--cap-add", "net_bind_service",
-        &image, "sh", "-c", "cat /work/hello; sleep 600",
+        "run",
+        "-d",
+        "--name",
+        &ok,
+        "--label",
+        &lbl,
+        "-v",
+        &bind,
+        "--cap-add",
+        "net_bind_service",
+        &image,
+        "sh",
+        "-c",
+        "cat /work/hello; sleep 600",
     ]);
     assert_eq!(
         audit_line(&gw, "ci", "POST", "/containers/create")["route"],
         "POST /containers/create"
     );
     // An ordinary exec works (exec create is inspected, exec start is a hijack the profile allows).
-    assert_eq!(ci.ok(&["exec", &ok, "cat", "/work/hello"]), "from the host\n");
+    assert_eq!(
+        ci_exec.ok(&["exec", &ok, "cat", "/work/hello"]),
+        "from the host\n"
+    );
+    // The ci profile itself has no exec and no hijack.
+    let out = ci.run(&["exec", &ok, "true"]);
+    assert!(String::from_utf8_lossy(&out.stderr).contains("dockgate: access denied"));
     let mount = format!("type=bind,source={},target=/w", prefix.display());
     let ok2 = unique("ci-ok");
-    ci.ok(&["create", "--name", &ok2, "--label", &lbl, "--mount", &mount, &image, "true"]);
+    ci.ok(&[
+        "create", "--name", &ok2, "--label", &lbl, "--mount", &mount, &image, "true",
+    ]);
 
     let root = "/:/host".to_string();
     let outside = format!("{}:/x", sibling.display());
@@ -83,8 +109,16 @@ fn ci_runs_ordinary_containers_and_nothing_that_reaches_the_host() {
     let outside_mount = format!("type=bind,source={},target=/x", sibling.display());
     let join = format!("container:{ok}");
     let cases: Vec<(Vec<&str>, &str, &str)> = vec![
-        (vec!["--privileged"], "privileged containers are not allowed", "privileged"),
-        (vec!["--cap-add", "SYS_ADMIN"], "\"CAP_SYS_ADMIN\"", "cap_add"),
+        (
+            vec!["--privileged"],
+            "privileged containers are not allowed",
+            "privileged",
+        ),
+        (
+            vec!["--cap-add", "SYS_ADMIN"],
+            "\"CAP_SYS_ADMIN\"",
+            "cap_add",
+        ),
         (vec!["--cap-add", "ALL"], "\"ALL\"", "cap_add"),
         (vec!["-v", &root], "the host path \"/\"", "bind_mounts"),
         (vec!["-v", &outside], "ci2", "bind_mounts"),
@@ -98,12 +132,36 @@ fn ci_runs_ordinary_containers_and_nothing_that_reaches_the_host() {
         (vec!["--cgroupns", "host"], "host", "host_namespaces"),
         (vec!["--pid", &join], "container:", "host_namespaces"),
         (vec!["--device", "/dev/null"], "host devices", "devices"),
-        (vec!["--device-cgroup-rule", "c 1:3 rwm"], "host devices", "devices"),
-        (vec!["--security-opt", "seccomp=unconfined"], "seccomp=unconfined", "security_opt_unconfined"),
-        (vec!["--security-opt", "apparmor=unconfined"], "apparmor=unconfined", "security_opt_unconfined"),
-        (vec!["--security-opt", "label=disable"], "label=disable", "security_opt_unconfined"),
-        (vec!["--security-opt", "systempaths=unconfined"], "default paths", "security_opt_unconfined"),
-        (vec!["--volumes-from", &ok], "--volumes-from", "volumes_from"),
+        (
+            vec!["--device-cgroup-rule", "c 1:3 rwm"],
+            "host devices",
+            "devices",
+        ),
+        (
+            vec!["--security-opt", "seccomp=unconfined"],
+            "seccomp=unconfined",
+            "security_opt_unconfined",
+        ),
+        (
+            vec!["--security-opt", "apparmor=unconfined"],
+            "apparmor=unconfined",
+            "security_opt_unconfined",
+        ),
+        (
+            vec!["--security-opt", "label=disable"],
+            "label=disable",
+            "security_opt_unconfined",
+        ),
+        (
+            vec!["--security-opt", "systempaths=unconfined"],
+            "default paths",
+            "security_opt_unconfined",
+        ),
+        (
+            vec!["--volumes-from", &ok],
+            "--volumes-from",
+            "volumes_from",
+        ),
     ];
     let cfg = gw.config.clone();
     for (flags, message, rule) in &cases {
@@ -122,11 +180,24 @@ fn ci_runs_ordinary_containers_and_nothing_that_reaches_the_host() {
         assert_eq!(line["decision"], "deny", "{flags:?}");
         assert_eq!(line["status"], 403, "{flags:?}");
         assert_eq!(line["access"], "ci");
-        assert_eq!(line["rule"], format!("profiles.ci.containers.{rule}"), "{flags:?}");
-        assert!(line["field"].as_str().is_some_and(|f| !f.is_empty()), "{flags:?}: {line}");
+        assert_eq!(
+            line["rule"],
+            format!("profiles.ci.containers.{rule}"),
+            "{flags:?}"
+        );
+        assert!(
+            line["field"].as_str().is_some_and(|f| !f.is_empty()),
+            "{flags:?}: {line}"
+        );
         // explain decides the body the CLI sends for this flag the same way.
         let body = cli_body(&image, flags);
-        let (decision, text) = explain(&cfg, "ci", "POST", "/v1.47/containers/create", Some(body.as_bytes()));
+        let (decision, text) = explain(
+            &cfg,
+            "ci",
+            "POST",
+            "/v1.47/containers/create",
+            Some(body.as_bytes()),
+        );
         assert_eq!(decision, "deny", "{flags:?}: {text}");
         assert_eq!(
             explained(&text, "rule").as_deref(),
@@ -136,12 +207,14 @@ fn ci_runs_ordinary_containers_and_nothing_that_reaches_the_host() {
     }
 
     // exec --privileged is refused at exec create; the container itself is fine.
-    let out = ci.run(&["exec", "--privileged", &ok, "true"]);
+    let out = ci_exec.run(&["exec", "--privileged", &ok, "true"]);
     assert!(!out.status.success());
-    assert!(String::from_utf8_lossy(&out.stderr).contains("privileged exec sessions are not allowed"));
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("privileged exec sessions are not allowed")
+    );
     assert_eq!(
-        audit_line(&gw, "ci", "POST", "/exec")["rule"],
-        "profiles.ci.containers.privileged"
+        audit_line(&gw, "ci-exec", "POST", "/exec")["rule"],
+        "profiles.ci-exec.containers.privileged"
     );
 
     // The oracle: the engine holds nothing the profile does not grant.

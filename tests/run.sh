@@ -2,7 +2,8 @@
 # dockgate's whole test suite, as CI runs it (as root, on Debian 12):
 #  1. installs what the suite needs (docker.io, busybox-static, docker-registry, curl, openssl,
 #     systemd tools, systemd-container and debootstrap for the service test in a booted Debian 12
-#     container, make, dpkg-dev; cargo-deb from crates.io),
+#     container, make, dpkg-dev, docker-compose, golang-go and golang-github-docker-docker-dev
+#     for the differential test against moby's decoder; cargo-deb from crates.io),
 #  2. starts a private Docker Engine and a private registry on 127.0.0.1 under a temporary folder,
 #  3. builds a tiny busybox image and pushes a several-MB image to the registry,
 #  4. runs `cargo test` against them, and stops what it started, by PID, whatever happens.
@@ -26,6 +27,9 @@ command -v dpkg-shlibdeps >/dev/null || need+=(dpkg-dev)
 command -v debootstrap >/dev/null || need+=(debootstrap)
 command -v systemd-nspawn >/dev/null || need+=(systemd-container)
 command -v prlimit >/dev/null || need+=(util-linux)
+command -v docker-compose >/dev/null || need+=(docker-compose)
+command -v go >/dev/null || need+=(golang-go)
+[ -d /usr/share/gocode/src/github.com/docker/docker/runconfig ] || need+=(golang-github-docker-docker-dev)
 if [ ${#need[@]} -gt 0 ]; then
   log "installing ${need[*]}"
   export DEBIAN_FRONTEND=noninteractive
