@@ -1,13 +1,14 @@
 //! The ready-made profiles of `config/profiles.toml` (the ones the README shows), each proven
 //! with curl issuing the calls its tool makes against the real engine: monitoring, log viewer,
 //! Traefik's Docker provider, Homepage-style dashboards and Watchtower's update cycle — and each
-//! refused what it does not need.
+//! refused what it does not need. `dockgate explain` decides every one of these calls alike.
 
 mod common;
 
 use common::cli::{curl, docker_direct};
 use common::gateway::Process;
 use common::pki::{ClientCert, Pki};
+use common::policy::explain;
 use common::{engine_socket, pull_repo, registry, test_image, unique};
 
 fn profiles() -> String {
@@ -32,6 +33,7 @@ fn rules() -> String {
 struct Api {
     base: String,
     client: ClientCert,
+    config: std::path::PathBuf,
 }
 
 impl Api {
@@ -54,7 +56,25 @@ impl Api {
         (code.trim().parse().unwrap_or(0), body.to_string())
     }
 
+    /// What `dockgate explain` says about the same request.
+    fn explain(&self, method: &str, path: &str, body: Option<&str>) -> String {
+        let target = format!("/v1.41{path}");
+        let (decision, _) = explain(
+            &self.config,
+            &self.client.name,
+            method,
+            &target,
+            body.map(str::as_bytes),
+        );
+        decision
+    }
+
     fn allowed(&self, method: &str, path: &str, body: Option<&str>) -> String {
+        assert_eq!(
+            self.explain(method, path, body),
+            "allow",
+            "explain: {method} {path}"
+        );
         let (status, text) = self.call(method, path, body);
         assert!(
             (200..300).contains(&status),
@@ -65,6 +85,11 @@ impl Api {
     }
 
     fn refused(&self, method: &str, path: &str) {
+        assert_eq!(
+            self.explain(method, path, None),
+            "deny",
+            "explain: {method} {path}"
+        );
         let (status, text) = self.call(method, path, None);
         assert_eq!(status, 403, "{} {method} {path}: {text}", self.client.name);
         assert!(text.contains("dockgate: access denied"), "{text}");
@@ -79,6 +104,7 @@ fn ready_made_profiles_allow_what_their_tools_call_and_nothing_more() {
     let api = |cn: &str| Api {
         base: base.clone(),
         client: pki.client(cn),
+        config: gw.config.clone(),
     };
     let admin = api("admin");
     let image = test_image();
@@ -207,6 +233,10 @@ fn ready_made_profiles_allow_what_their_tools_call_and_nothing_more() {
     body["HostConfig"]["Privileged"] = true.into();
     let (status, text) = w.call("POST", "/containers/create", Some(&body.to_string()));
     assert_eq!(status, 403, "{text}");
+    assert_eq!(
+        w.explain("POST", "/containers/create", Some(&body.to_string())),
+        "deny"
+    );
 
     w.allowed("POST", &format!("/containers/{new_id}/kill"), None);
     w.allowed("DELETE", &format!("/containers/{new_id}"), None);
