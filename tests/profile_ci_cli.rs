@@ -12,7 +12,9 @@ mod common;
 use common::cli::Docker;
 use common::gateway::Process;
 use common::pki::Pki;
-use common::policy::{assert_nothing_escaped, audit_line, explain, explained};
+use common::policy::{
+    assert_explain_agrees_with_audit, assert_nothing_escaped, audit_line, explain, explained,
+};
 use common::{engine_socket, test_image, unique};
 
 /// The ready-made `ci` profile of `config/profiles.toml` (its workspace moved to `prefix`), and
@@ -223,6 +225,9 @@ fn ci_runs_ordinary_containers_and_nothing_that_reaches_the_host() {
     assert_nothing_escaped(&engine_socket(), &lbl, &["NET_BIND_SERVICE"], &prefix_s);
 
     ci.ok(&["rm", "-f", &ok, &ok2]);
+    for cn in ["ci", "ci-exec"] {
+        assert!(assert_explain_agrees_with_audit(&gw, cn) > 5, "{cn}");
+    }
 }
 
 /// The create body the docker CLI sends for `flags` (the fields the rules read), for explain.

@@ -10,7 +10,9 @@ use std::process::{Command, Output};
 
 use common::gateway::Process;
 use common::pki::{ClientCert, Pki};
-use common::policy::{assert_nothing_escaped, containers_labelled};
+use common::policy::{
+    assert_explain_agrees_with_audit, assert_nothing_escaped, containers_labelled,
+};
 use common::{engine_socket, test_image, unique};
 
 fn compose(gw: &Process, who: &ClientCert, dir: &Path, project: &str, args: &[&str]) -> Output {
@@ -147,4 +149,5 @@ fn compose_deploys_through_the_deployer_profile_and_cannot_escape_it() {
         &[],
         &apps_s,
     );
+    assert!(assert_explain_agrees_with_audit(&gw, "deploy") > 10);
 }

@@ -11,10 +11,19 @@ use super::gateway::Process;
 
 /// `dockgate explain --config CONFIG --cn CN METHOD TARGET [--body -]`: the decision line
 /// (`allow`, `deny`, `would_deny`, `invalid`) and the whole output.
-pub fn explain(config: &Path, cn: &str, method: &str, target: &str, body: Option<&[u8]>) -> (String, String) {
+pub fn explain(
+    config: &Path,
+    cn: &str,
+    method: &str,
+    target: &str,
+    body: Option<&[u8]>,
+) -> (String, String) {
     use std::io::Write;
     let mut c = Command::new(env!("CARGO_BIN_EXE_dockgate"));
-    c.arg("explain").arg("--config").arg(config).args(["--cn", cn]);
+    c.arg("explain")
+        .arg("--config")
+        .arg(config)
+        .args(["--cn", cn]);
     if body.is_some() {
         c.args(["--body", "-"]);
     }
@@ -76,7 +85,10 @@ pub fn audit_line(gw: &Process, cn: &str, method: &str, suffix: &str) -> Value {
 /// Every container labelled `label`, inspected over the engine's own socket.
 pub fn containers_labelled(socket: &Path, label: &str) -> Vec<Value> {
     let filter = format!("label={label}");
-    let out = docker_direct(socket, &["ps", "-a", "-q", "--no-trunc", "--filter", &filter]);
+    let out = docker_direct(
+        socket,
+        &["ps", "-a", "-q", "--no-trunc", "--filter", &filter],
+    );
     assert!(out.status.success(), "docker ps: {out:?}");
     let ids: Vec<String> = String::from_utf8_lossy(&out.stdout)
         .lines()
@@ -131,11 +143,21 @@ pub fn assert_nothing_escaped(socket: &Path, label: &str, caps: &[&str], bind_pr
                 let out = docker_direct(socket, &["volume", "inspect", vol]);
                 let v: Vec<Value> = serde_json::from_slice(&out.stdout).unwrap_or_default();
                 if let Some(dev) = v.first().and_then(|v| v["Options"]["device"].as_str()) {
-                    assert!(under(dev, bind_prefix), "{name} mounts volume {vol} on {dev}");
+                    assert!(
+                        under(dev, bind_prefix),
+                        "{name} mounts volume {vol} on {dev}"
+                    );
                 }
             }
         }
-        for key in ["NetworkMode", "PidMode", "IpcMode", "UTSMode", "UsernsMode", "CgroupnsMode"] {
+        for key in [
+            "NetworkMode",
+            "PidMode",
+            "IpcMode",
+            "UTSMode",
+            "UsernsMode",
+            "CgroupnsMode",
+        ] {
             let mode = h[key].as_str().unwrap_or("");
             if key == "CgroupnsMode" && cgroup_v1 && mode == "host" {
                 continue;
@@ -168,4 +190,42 @@ pub fn assert_nothing_escaped(socket: &Path, label: &str, caps: &[&str], bind_pr
             assert_ne!(v["Privileged"], true, "{name} has privileged exec {id}");
         }
     }
+}
+
+/// Every request of `cn` in the gateway's audit trail, asked again of `dockgate explain`: same
+/// decision. Requests whose body was inspected are skipped (the log has no bodies; those cases
+/// are compared body by body in the tests that send them).
+pub fn assert_explain_agrees_with_audit(gw: &Process, cn: &str) -> usize {
+    let mut compared = 0;
+    for v in gw.json_logs() {
+        if v["target"] != "dockgate::audit" || v["event"] != "end" || v["client_cn"] != cn {
+            continue;
+        }
+        let decision = v["decision"].as_str().unwrap_or("");
+        if decision == "invalid" {
+            continue;
+        }
+        let path = v["raw_path"]
+            .as_str()
+            .or(v["path"].as_str())
+            .unwrap_or("")
+            .to_string();
+        let query = v["query"].as_str().unwrap_or("");
+        let target = if query.is_empty() {
+            path
+        } else {
+            format!("{path}?{query}")
+        };
+        let method = v["method"].as_str().unwrap_or("");
+        let (said, text) = explain(&gw.config, cn, method, &target, None);
+        if text.contains("body:     inspected") {
+            continue;
+        }
+        assert_eq!(
+            said, decision,
+            "{method} {target}: serve said {decision}, explain:\n{text}"
+        );
+        compared += 1;
+    }
+    compared
 }
