@@ -77,7 +77,7 @@ pub fn audit_line(gw: &Process, cn: &str, method: &str, suffix: &str) -> Value {
             && v["path"].as_str().is_some_and(|p| p.ends_with(suffix))
     };
     super::wait::until(std::time::Duration::from_secs(10), || {
-        gw.json_logs().into_iter().filter(|v| pred(v)).last()
+        gw.json_logs().into_iter().rev().find(|v| pred(v))
     })
     .unwrap_or_else(|| panic!("no audit line for {cn} {method} …{suffix}"))
 }

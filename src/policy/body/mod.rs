@@ -57,6 +57,8 @@ pub enum BodyError {
     },
     #[error("the body sets host settings both in `HostConfig` and at its top level (`{0}`)")]
     AmbiguousHostConfig(String),
+    #[error("the body sets `{0}` at its top level, which engine versions read differently")]
+    VersionDependentHostField(String),
 }
 
 /// A body field that asks for more than the profile allows.
@@ -201,13 +203,12 @@ impl<'a> Fields<'a> {
         }
     }
 
-    /// moby's `strslice.StrSlice`: an array of strings or a single string; `null` is empty.
+    /// moby's `strslice.StrSlice`: an array of strings or a single string; `null` is nil, as for
+    /// a `[]string` (its `UnmarshalJSON` unmarshals `null` into a slice, which leaves it nil).
     pub fn str_slice(&self, name: &str) -> Result<Option<Vec<String>>, BodyError> {
-        match self.obj.get(name) {
-            None => Ok(None),
-            Some(Value::Null) => Ok(Some(Vec::new())),
+        match self.get(name) {
             Some(Value::String(s)) => Ok(Some(vec![s.clone()])),
-            Some(_) => self.strings(name),
+            _ => self.strings(name),
         }
     }
 
