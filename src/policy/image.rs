@@ -36,6 +36,10 @@ impl std::fmt::Display for Reference {
 /// Parses `s` as the engine would (`None` where it would refuse it, or where it might be an
 /// image ID rather than a name).
 pub fn parse(s: &str) -> Option<Reference> {
+    // `sha256:<hex>` alone is an image ID to the engine (`ParseAnyReference`), not a name.
+    if parse_digest(s).is_some() {
+        return None;
+    }
     let (name, digest) = match s.split_once('@') {
         Some((n, d)) => (n, Some(parse_digest(d)?)),
         None => (s, None),

@@ -86,13 +86,24 @@ impl Body for RequestBody {
 
 /// Receives a request body whole, up to `limit` bytes.
 pub async fn collect(body: &mut Incoming, limit: usize) -> Result<Bytes, CollectError> {
+    use http_body::Body as _;
     use http_body_util::BodyExt;
-    let mut buf = bytes::BytesMut::new();
+    // A Content-Length gives the exact size: one allocation of that size. Chunked bodies grow
+    // by doubling, but never past the limit, so a body costs at most its size twice over while
+    // it arrives, and a body at the limit never more than the limit.
+    let hint = body.size_hint();
+    let exact = hint.exact().map(|n| n.min(limit as u64) as usize);
+    let mut buf = bytes::BytesMut::with_capacity(exact.unwrap_or(0));
     while let Some(frame) = body.frame().await {
         let frame = frame.map_err(CollectError::Read)?;
         if let Some(data) = frame.data_ref() {
-            if buf.len() + data.len() > limit {
+            let need = buf.len() + data.len();
+            if need > limit {
                 return Err(CollectError::TooLarge);
+            }
+            if need > buf.capacity() {
+                let grown = need.max(buf.capacity() * 2).min(limit);
+                buf.reserve(grown - buf.len());
             }
             buf.extend_from_slice(data);
         }

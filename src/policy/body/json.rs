@@ -151,10 +151,9 @@ impl Parser<'_> {
     }
 
     fn value(&mut self, depth: usize) -> Result<Value, JsonError> {
-        if depth >= MAX_DEPTH {
-            return Err(JsonError::TooDeep);
-        }
         match self.b.get(self.i) {
+            // `depth` counts the arrays and objects around this value, as Go's limit does.
+            Some(b'{' | b'[') if depth >= MAX_DEPTH => Err(JsonError::TooDeep),
             Some(b'{') => self.object(depth),
             Some(b'[') => self.array(depth),
             Some(b'"') => self.string().map(Value::String),

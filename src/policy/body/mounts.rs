@@ -36,7 +36,13 @@ pub fn local_volume_device<'a>(
     }
     let device = opts("device")?;
     let kind = opts("type").unwrap_or("");
-    if REMOTE_TYPES.contains(&kind) && !opts("o").unwrap_or("").split(',').any(|o| o == "bind") {
+    // moby/sys/mount turns `bind` and `rbind` into MS_BIND, and the kernel then binds `device`
+    // whatever the type says.
+    let binds = opts("o")
+        .unwrap_or("")
+        .split(',')
+        .any(|o| o == "bind" || o == "rbind");
+    if REMOTE_TYPES.contains(&kind) && !binds {
         return None;
     }
     Some(device)
