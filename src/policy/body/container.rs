@@ -480,11 +480,12 @@ pub fn unconfined(opt: &str) -> bool {
     let value_l = value.trim().to_ascii_lowercase();
     match key {
         "no-new-privileges" => false,
-        "apparmor" => value_l == "unconfined",
+        // Another profile loaded on the host may allow anything: only the engine's own.
+        "apparmor" => value_l != "docker-default",
         "seccomp" => value_l != "builtin",
-        "label" => {
-            value_l == "disable" || value_l.contains("spc_t") || value_l.contains("unconfined")
-        }
+        // An MCS level only separates containers; a type, user or role can be any domain
+        // (spc_t, unconfined_t), and `disable` or `nested` loosen confinement.
+        "label" => !value_l.starts_with("level:"),
         "systempaths" => value_l == "unconfined",
         _ => true,
     }

@@ -5,7 +5,7 @@
 //! Paths are compared by path component after lexical cleaning (`/srv/ci2` is not under
 //! `/srv/ci`), and any `..` is refused. The existing part of the path is then resolved on this
 //! host (symbolic links followed, as the kernel will when it mounts) and must still be inside an
-//! allowed prefix. That second check narrows, but cannot close, a race: a client that can write
+//! allowed prefix, itself resolved the same way. That second check narrows, but cannot close, a race: a client that can write
 //! inside an allowed prefix can swap a directory for a link between the check and the mount.
 
 use std::path::{Path, PathBuf};
@@ -53,7 +53,15 @@ pub fn allowed(p: &str, allowed: &[String]) -> bool {
     let Some(clean) = normalize_host_path(p) else {
         return false;
     };
-    within(&clean, allowed) && within(&resolve_existing(Path::new(&clean)), allowed)
+    if !within(&clean, allowed) {
+        return false;
+    }
+    // Both sides resolved: an allowed prefix may itself be (or lie under) a symbolic link.
+    let real: Vec<String> = allowed
+        .iter()
+        .map(|a| resolve_existing(Path::new(a)))
+        .collect();
+    within(&resolve_existing(Path::new(&clean)), &real)
 }
 
 fn within(p: &str, allowed: &[String]) -> bool {
@@ -134,6 +142,24 @@ mod tests {
         assert!(allowed(&p("ok/new/dir"), &ok), "a path still to be created");
         assert!(!allowed(&p("ok/escape"), &ok), "a link out of the prefix");
         assert!(!allowed(&p("ok/escape/passwd"), &ok));
+    }
+
+    #[test]
+    fn a_prefix_that_is_a_link_is_resolved_too() {
+        let dir = tempfile::tempdir().unwrap();
+        let base = dir.path().canonicalize().unwrap();
+        std::fs::create_dir(base.join("real")).unwrap();
+        std::fs::create_dir(base.join("other")).unwrap();
+        std::os::unix::fs::symlink(base.join("real"), base.join("link")).unwrap();
+        let ok = vec![base.join("link").to_string_lossy().into_owned()];
+        let p = |s: &str| base.join(s).to_string_lossy().into_owned();
+        assert!(allowed(&p("link/work"), &ok));
+        assert!(allowed(&p("link"), &ok));
+        assert!(
+            !allowed(&p("real/work"), &ok),
+            "lexically outside the prefix"
+        );
+        assert!(!allowed(&p("other"), &ok));
     }
 
     #[test]

@@ -981,8 +981,7 @@ fn security_options() {
         "apparmor=docker-default",
         "seccomp=builtin",
         "label=level:s0:c100,c200",
-        "label:user:USER",
-        "label=type:svirt_apache_t",
+        "label:level:s0:c1",
     ];
     let denied = [
         "seccomp=unconfined",
@@ -1000,6 +999,11 @@ fn security_options() {
         "disable",
         "label=type:spc_t",
         "label=type:unconfined_t",
+        "label=type:svirt_apache_t",
+        "label:user:USER",
+        "label=role:system_r",
+        "label=nested",
+        "apparmor=my-custom-profile",
         "systempaths=unconfined",
         "writable-cgroups=true",
         "Seccomp=unconfined",
