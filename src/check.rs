@@ -148,6 +148,11 @@ fn open_files(limits: &crate::config::Limits) -> Line {
             "open-file limit {} (hard {}) is below the {} that limits.max_connections = {} and limits.max_handshakes = {} need: serve will handle {} connections at once; set LimitNOFILE={} in the unit (or ulimit -n), or lower limits.max_connections",
             b.soft, b.hard, b.needed, limits.max_connections, limits.max_handshakes, b.max_connections, b.needed
         ))
+    } else if b.engine_limited() {
+        Line::Ok(format!(
+            "open-file limit {} fits limits.max_connections = {} with room for {} engine connections at once (requests and streams in flight); {} would let every connection stream at once",
+            b.soft, limits.max_connections, b.max_engine_connections, b.needed
+        ))
     } else {
         Line::Ok(format!(
             "open-file limit {} fits limits.max_connections = {} (needs {})",

@@ -1,12 +1,16 @@
 //! The open-file limit (RLIMIT_NOFILE) against the connection limits.
 //!
-//! Each proxied connection holds two descriptors (the client's socket and the engine's), each
-//! pending handshake one, each verified connection queued for a slot one (the queue is as long
-//! as the handshake budget), and the process needs a few of its own (listeners, logs, the files it
-//! reads on reload). With too low a limit, clients past it would get `502 Too many open files`
-//! and accept would fail; so at start the soft limit is raised as far as the hard limit allows,
-//! and if it still does not fit, the connection limits are lowered to what fits (new clients
-//! then wait for a slot instead of failing), with a warning that says what to set.
+//! Each verified connection holds one descriptor, and one more for the engine while a request of
+//! it is in flight (a stream such as `logs -f` or an `exec` session holds it for as long as it
+//! runs); idle engine connections wait in a small shared pool. Each pending handshake holds one,
+//! each verified connection queued for a slot one (the queue is as long as the handshake
+//! budget), and the process needs a few of its own (listeners, logs, the files it reads on
+//! reload). So the worst case, every connection streaming at once, needs two per connection. At
+//! start the soft limit is raised as far as the hard limit allows; if the worst case still does
+//! not fit, engine connections get what is left after one descriptor per connection (at least a
+//! fifth of it), and only if that is too little are the connection limits lowered too. Past the
+//! engine budget, requests wait for an engine connection to free up (up to
+//! `limits.upstream_connect_timeout`, then 503), instead of failing with `Too many open files`.
 
 use crate::config::Limits;
 
@@ -23,12 +27,19 @@ pub struct Budget {
     pub needed: u64,
     pub max_connections: usize,
     pub max_handshakes: usize,
+    /// Engine connections open at once (in flight, streaming, or idle in the pool).
+    pub max_engine_connections: usize,
 }
 
 impl Budget {
     /// Whether the configured limits had to be lowered.
     pub fn lowered(&self, limits: &Limits) -> bool {
         self.max_connections < limits.max_connections || self.max_handshakes < limits.max_handshakes
+    }
+
+    /// Whether not every connection can hold an engine connection at once.
+    pub fn engine_limited(&self) -> bool {
+        self.max_engine_connections < self.max_connections
     }
 }
 
@@ -62,16 +73,24 @@ pub fn budget(limits: &Limits, raise: bool) -> Budget {
 /// Fits `limits` under a soft limit of `soft` descriptors.
 pub fn fit(limits: &Limits, soft: u64, hard: u64) -> Budget {
     let needed = needed(limits);
-    let (max_connections, max_handshakes) = if soft >= needed {
-        (limits.max_connections, limits.max_handshakes)
+    let (max_connections, max_handshakes, max_engine_connections) = if soft >= needed {
+        (
+            limits.max_connections,
+            limits.max_handshakes,
+            limits.max_connections,
+        )
     } else {
-        // Handshakes and the queue get at most a quarter of what is left, connections the rest.
+        // Handshakes and their queue get at most a quarter of what is left; each connection
+        // one descriptor, engine connections the rest but at least a fifth of it.
         let spare = soft.saturating_sub(RESERVED).max(4);
         let handshakes = (limits.max_handshakes as u64).min(spare / 8).max(1);
-        let connections = ((spare - 2 * handshakes) / 2).max(1);
+        let rest = spare.saturating_sub(2 * handshakes).max(2);
+        let connections = (limits.max_connections as u64).min(rest - rest / 5).max(1);
+        let engine = (rest - connections).max(1);
         (
-            (connections as usize).min(limits.max_connections),
+            connections as usize,
             handshakes as usize,
+            (engine as usize).min(limits.max_connections),
         )
     };
     Budget {
@@ -80,6 +99,7 @@ pub fn fit(limits: &Limits, soft: u64, hard: u64) -> Budget {
         needed,
         max_connections,
         max_handshakes,
+        max_engine_connections,
     }
 }
 
@@ -102,11 +122,29 @@ mod tests {
         let limits = Limits::default();
         let b = fit(&limits, 1024, 1024);
         assert!(b.lowered(&limits));
-        let used = 2 * b.max_connections as u64 + 2 * b.max_handshakes as u64 + super::RESERVED;
+        let used = b.max_connections as u64
+            + b.max_engine_connections as u64
+            + 2 * b.max_handshakes as u64
+            + super::RESERVED;
         assert!(used <= 1024, "{b:?} uses {used}");
-        assert!(b.max_connections >= 300, "{b:?}");
+        assert!(b.max_connections >= 500, "{b:?}");
+        assert!(b.max_engine_connections >= b.max_connections / 5, "{b:?}");
         assert_eq!(b.needed, needed(&limits));
         let tiny = fit(&limits, 16, 16);
         assert!(tiny.max_connections >= 1 && tiny.max_handshakes >= 1);
+        assert!(tiny.max_engine_connections >= 1);
+    }
+
+    #[test]
+    fn ten_thousand_connections_fit_in_twenty_thousand_descriptors() {
+        let limits = Limits {
+            max_connections: 10_000,
+            ..Limits::default()
+        };
+        let b = fit(&limits, 20_000, 20_000);
+        assert_eq!(b.max_connections, 10_000, "{b:?}");
+        assert!(!b.lowered(&limits));
+        assert!(b.engine_limited());
+        assert!(b.max_engine_connections > 9_000, "{b:?}");
     }
 }

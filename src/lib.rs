@@ -76,7 +76,7 @@ pub enum BuildError {
 }
 
 /// Builds the per-connection state from a validated configuration.
-pub fn build(config: &Config) -> Result<State, BuildError> {
+pub fn build(config: &Config, engine: &EngineBudget) -> Result<State, BuildError> {
     let tls = tls::setup(&config.tls).map_err(|source| BuildError::Tls {
         path: config.source.clone(),
         source: Box::new(source),
@@ -119,6 +119,8 @@ pub fn build(config: &Config) -> Result<State, BuildError> {
         upstream: Upstream::new(
             config.upstream.socket.clone(),
             config.limits.upstream_connect_timeout,
+            engine.permits.clone(),
+            engine.limit,
         ),
         max_header_bytes: config.limits.max_header_bytes,
         max_inspected_body: config.limits.max_inspected_body,
@@ -144,13 +146,26 @@ pub struct Gateway {
     phase: tokio::sync::watch::Sender<Phase>,
     /// Settings that only a restart changes, to warn when a reload asks for another value.
     fixed: Config,
+    /// Engine connections open at once, across reloads.
+    engine: EngineBudget,
+}
+
+/// The engine connections the open-file limit leaves room for (see `fdlimit`).
+#[derive(Debug, Clone)]
+pub struct EngineBudget {
+    pub permits: Arc<Semaphore>,
+    pub limit: usize,
 }
 
 impl Gateway {
     pub fn new(config: &Config) -> Result<Gateway, BuildError> {
-        let state = build(config)?;
-        let (phase, drain) = DrainSignal::channel();
         let budget = fdlimit::budget(&config.limits, true);
+        let engine = EngineBudget {
+            permits: Arc::new(Semaphore::new(budget.max_engine_connections)),
+            limit: budget.max_engine_connections,
+        };
+        let state = build(config, &engine)?;
+        let (phase, drain) = DrainSignal::channel();
         if budget.lowered(&config.limits) {
             tracing::warn!(
                 open_file_limit = budget.soft,
@@ -160,6 +175,19 @@ impl Gateway {
                 "the open-file limit is too low for limits.max_connections and limits.max_handshakes; \
                  serving fewer connections at once (the others wait); set LimitNOFILE={} in the unit \
                  (or ulimit -n) or lower limits.max_connections",
+                budget.needed
+            );
+        } else if budget.engine_limited() {
+            tracing::info!(
+                open_file_limit = budget.soft,
+                max_connections = budget.max_connections,
+                engine_connections = budget.max_engine_connections,
+                "the open-file limit leaves room for {} engine connections: all {} connections can be open, \
+                 but past {} requests or streams in flight at once, new requests wait for an engine connection \
+                 (set LimitNOFILE={} for every connection to stream at once)",
+                budget.max_engine_connections,
+                budget.max_connections,
+                budget.max_engine_connections,
                 budget.needed
             );
         }
@@ -175,13 +203,14 @@ impl Gateway {
             tracker: Tracker::default(),
             phase,
             fixed: config.clone(),
+            engine,
         })
     }
 
     /// Builds everything anew from `config` and swaps it in; on error the running state stays.
     /// Returns the settings that changed but only take effect on restart.
     pub fn reload(&self, config: &Config) -> Result<Vec<&'static str>, BuildError> {
-        let state = Arc::new(build(config)?);
+        let state = Arc::new(build(config, &self.engine)?);
         self.shared.state.store(state.clone());
         let cut = self.shared.sessions.recheck(&state.proxy);
         if cut > 0 {

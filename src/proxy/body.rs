@@ -131,6 +131,8 @@ enum Inner {
 pub struct ResponseBody {
     inner: Inner,
     record: Option<AuditRecord>,
+    /// The engine connection this came over, back to the pool at the end of the body.
+    engine: Option<(super::upstream::Sender, super::upstream::Pool)>,
 }
 
 impl ResponseBody {
@@ -138,6 +140,7 @@ impl ResponseBody {
         ResponseBody {
             inner: Inner::Full(Some(bytes)),
             record,
+            engine: None,
         }
     }
 
@@ -145,6 +148,7 @@ impl ResponseBody {
         ResponseBody {
             inner: Inner::Full(None),
             record: None,
+            engine: None,
         }
     }
 
@@ -152,7 +156,18 @@ impl ResponseBody {
         ResponseBody {
             inner: Inner::Stream(body),
             record: Some(record),
+            engine: None,
         }
+    }
+
+    /// Gives `sender` back to `pool` when this body has been read to its end.
+    pub fn returning(
+        mut self,
+        sender: super::upstream::Sender,
+        pool: super::upstream::Pool,
+    ) -> ResponseBody {
+        self.engine = Some((sender, pool));
+        self
     }
 
     fn count(&self, n: usize) {
@@ -161,9 +176,12 @@ impl ResponseBody {
         }
     }
 
-    fn finish(&self) {
+    fn finish(&mut self) {
         if let Some(r) = &self.record {
             r.counters.set_complete();
+        }
+        if let Some((sender, pool)) = self.engine.take() {
+            pool.put(sender);
         }
     }
 }

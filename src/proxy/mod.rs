@@ -272,7 +272,7 @@ impl Proxy {
             Ok(r) => r,
             Err(e) => return e.into_response(record),
         };
-        let mut resp = match self.send(&session, upstream_req).await {
+        let (mut resp, sender) = match self.send(upstream_req).await {
             Ok(r) => r,
             Err(e) => return e.into_response(record),
         };
@@ -305,18 +305,19 @@ impl Proxy {
             record.start();
         }
         headers::strip_hop_by_hop(&mut parts.headers);
-        Response::from_parts(parts, ResponseBody::stream(body, record))
+        let body = ResponseBody::stream(body, record).returning(sender, self.upstream.pool.clone());
+        Response::from_parts(parts, body)
     }
 
-    /// Sends `req` on the client's kept engine connection, or a new one, and keeps the connection
-    /// for the next request. A kept connection that turns out closed before the request went out
-    /// (the engine restarted in between) is replaced once, transparently.
+    /// Sends `req` on an idle engine connection from the pool, or a new one; the connection
+    /// goes back to the pool with the end of the response body. A pooled connection that turns
+    /// out closed before the request went out (the engine restarted in between) is replaced
+    /// once, transparently.
     async fn send(
         &self,
-        session: &Session,
         req: Request<RequestBody>,
-    ) -> Result<Response<Incoming>, ProxyError> {
-        let (mut sender, reuse) = self.upstream.sender(&session.engine).await?;
+    ) -> Result<(Response<Incoming>, upstream::Sender), ProxyError> {
+        let (mut sender, reuse) = self.upstream.sender().await?;
         let resp = match sender.try_send_request(req).await {
             Ok(resp) => resp,
             Err(mut e) => match (e.take_message(), reuse) {
@@ -331,8 +332,7 @@ impl Proxy {
                 _ => return Err(self.upstream.request_error(e.into_error()).into()),
             },
         };
-        upstream::keep(&session.engine, sender);
-        Ok(resp)
+        Ok((resp, sender))
     }
 
     fn upstream_request(

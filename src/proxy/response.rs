@@ -60,7 +60,9 @@ impl ProxyError {
             | ProxyError::BodyFraming => StatusCode::BAD_REQUEST,
             ProxyError::BodyTooLarge { .. } => StatusCode::PAYLOAD_TOO_LARGE,
             ProxyError::TooManyConnections(_) => StatusCode::TOO_MANY_REQUESTS,
-            ProxyError::AtCapacity => StatusCode::SERVICE_UNAVAILABLE,
+            ProxyError::AtCapacity | ProxyError::Upstream(super::UpstreamError::Busy { .. }) => {
+                StatusCode::SERVICE_UNAVAILABLE
+            }
             ProxyError::HeadTooLarge { .. } => StatusCode::REQUEST_HEADER_FIELDS_TOO_LARGE,
             ProxyError::UnknownClient
             | ProxyError::Forbidden { .. }

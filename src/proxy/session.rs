@@ -26,7 +26,6 @@ use rustls::server::danger::ClientCertVerifier;
 use rustls::CertificateError;
 use tokio::sync::watch;
 
-use super::upstream;
 use super::{CertIds, Proxy};
 use crate::audit::{self, Counters};
 use crate::policy::{Decision, RequestView};
@@ -99,7 +98,7 @@ struct Active {
     counters: Weak<Counters>,
 }
 
-/// One client connection: who it is, and the engine connection it may reuse.
+/// One client connection: who it is, and what it may do.
 ///
 /// It holds the connection's slot (its place under `limits.max_connections` and its account with
 /// the drain tracker) and its registration (its place under
@@ -123,7 +122,6 @@ pub struct Session {
     verified: Mutex<(u64, SystemTime)>,
     current: Mutex<Option<Active>>,
     cut: watch::Sender<Option<CutReason>>,
-    pub(super) engine: Mutex<Option<upstream::Sender>>,
     pub(super) drain: DrainSignal,
     _slot: Option<ConnectionSlot>,
     registration: Mutex<Option<Registration>>,
@@ -160,7 +158,6 @@ impl Session {
             verified: Mutex::new((u64::MAX, SystemTime::UNIX_EPOCH)),
             current: Mutex::new(None),
             cut: watch::channel(None).0,
-            engine: Mutex::new(None),
             drain,
             _slot: slot,
             registration: Mutex::new(None),

@@ -1,16 +1,24 @@
 //! The hop to the Docker Engine: HTTP/1.1 over its unix socket, with upgrades enabled.
 //!
-//! Each client connection keeps at most one engine connection for reuse across its keep-alive
-//! requests (requests on one HTTP/1.1 connection come one after another, and so can share one);
-//! a connection that was upgraded, closed or is still busy is never reused.
+//! Engine connections are shared by all client connections through a small pool of idle ones:
+//! a request takes the most recently idle connection (or opens one), and the connection goes
+//! back to the pool when the response has been read to its end. An idle client connection
+//! holds no engine connection, so ten thousand idle clients cost ten thousand descriptors, not
+//! twenty. A connection that was upgraded, closed, or whose response was not read to the end is
+//! never reused.
 
 use std::path::{Path, PathBuf};
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use hyper::client::conn::http1;
 use hyper_util::rt::TokioIo;
+use std::pin::Pin;
+use std::task::{Context, Poll};
+
+use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
 use tokio::net::UnixStream;
+use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 
 use super::body::RequestBody;
 
@@ -18,6 +26,9 @@ pub type Sender = http1::SendRequest<RequestBody>;
 
 /// How long a kept engine connection may take to become idle before a new one is opened.
 const REUSE_WAIT: Duration = Duration::from_secs(1);
+
+/// Idle engine connections kept at most; more are closed.
+pub const MAX_IDLE: usize = 128;
 
 /// Why the engine could not answer. The Display names the socket, for the gateway's log; clients
 /// are told only `client_hint()`.
@@ -34,6 +45,10 @@ pub enum UpstreamError {
         socket.display()
     )]
     ConnectTimeout { socket: PathBuf, timeout: Duration },
+    #[error(
+        "no engine connection became free within {timeout:?}: the open-file limit leaves room for {limit} (see the warning at start)"
+    )]
+    Busy { timeout: Duration, limit: usize },
     #[error("HTTP handshake with the Docker Engine at {} failed", socket.display())]
     Handshake {
         socket: PathBuf,
@@ -56,6 +71,9 @@ impl UpstreamError {
                 "cannot connect to it"
             }
             UpstreamError::ConnectTimeout { .. } => "connecting to it timed out",
+            UpstreamError::Busy { .. } => {
+                "the gateway is at its limit of engine connections; try again later"
+            }
             UpstreamError::Request { .. } => "the request to it failed",
         }
     }
@@ -68,18 +86,113 @@ pub enum Reuse {
     New,
 }
 
-/// Where the engine is and how long to wait for it.
+/// An engine socket holding its place in the engine-connection budget for as long as it is open,
+/// including after an upgrade hands it to a hijacked stream.
+#[derive(Debug)]
+struct Counted {
+    stream: UnixStream,
+    _permit: OwnedSemaphorePermit,
+}
+
+impl AsyncRead for Counted {
+    fn poll_read(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &mut ReadBuf<'_>,
+    ) -> Poll<std::io::Result<()>> {
+        Pin::new(&mut self.stream).poll_read(cx, buf)
+    }
+}
+
+impl AsyncWrite for Counted {
+    fn poll_write(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &[u8],
+    ) -> Poll<std::io::Result<usize>> {
+        Pin::new(&mut self.stream).poll_write(cx, buf)
+    }
+
+    fn poll_write_vectored(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        bufs: &[std::io::IoSlice<'_>],
+    ) -> Poll<std::io::Result<usize>> {
+        Pin::new(&mut self.stream).poll_write_vectored(cx, bufs)
+    }
+
+    fn is_write_vectored(&self) -> bool {
+        self.stream.is_write_vectored()
+    }
+
+    fn poll_flush(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<std::io::Result<()>> {
+        Pin::new(&mut self.stream).poll_flush(cx)
+    }
+
+    fn poll_shutdown(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<std::io::Result<()>> {
+        Pin::new(&mut self.stream).poll_shutdown(cx)
+    }
+}
+
+/// Idle engine connections, shared; the most recently idle one is taken first.
+#[derive(Debug, Clone, Default)]
+pub struct Pool(Arc<Mutex<Vec<Sender>>>);
+
+impl Pool {
+    fn take(&self) -> Option<Sender> {
+        self.0.lock().ok()?.pop()
+    }
+
+    /// Returns a connection whose response has been read to its end.
+    pub fn put(&self, sender: Sender) {
+        if sender.is_closed() {
+            return;
+        }
+        if let Ok(mut idle) = self.0.lock() {
+            if idle.len() < MAX_IDLE {
+                idle.push(sender);
+            }
+        }
+    }
+
+    /// Closes every idle connection.
+    fn clear(&self) {
+        if let Ok(mut idle) = self.0.lock() {
+            idle.clear();
+        }
+    }
+
+    /// Idle connections kept now.
+    pub fn idle(&self) -> usize {
+        self.0.lock().map(|i| i.len()).unwrap_or(0)
+    }
+}
+
+/// Where the engine is, how long to wait for it, and its idle connections.
 #[derive(Debug, Clone)]
 pub struct Upstream {
     socket: PathBuf,
     connect_timeout: Duration,
+    pub pool: Pool,
+    /// Engine connections that may be open at once (the open-file budget), shared across
+    /// reloads; each connection holds a permit until it closes.
+    engine: Arc<Semaphore>,
+    engine_limit: usize,
 }
 
 impl Upstream {
-    pub fn new(socket: PathBuf, connect_timeout: Duration) -> Upstream {
+    pub fn new(
+        socket: PathBuf,
+        connect_timeout: Duration,
+        engine: Arc<Semaphore>,
+        engine_limit: usize,
+    ) -> Upstream {
         Upstream {
             socket,
             connect_timeout,
+            pool: Pool::default(),
+            engine,
+            engine_limit,
         }
     }
 
@@ -89,6 +202,21 @@ impl Upstream {
 
     /// A fresh connection to the engine.
     pub async fn connect(&self) -> Result<Sender, UpstreamError> {
+        let busy = || UpstreamError::Busy {
+            timeout: self.connect_timeout,
+            limit: self.engine_limit,
+        };
+        let permit = match self.engine.clone().try_acquire_owned() {
+            Ok(p) => p,
+            Err(_) => {
+                // Idle pooled connections are the first to give way.
+                self.pool.clear();
+                tokio::time::timeout(self.connect_timeout, self.engine.clone().acquire_owned())
+                    .await
+                    .map_err(|_| busy())?
+                    .map_err(|_| busy())?
+            }
+        };
         let stream = tokio::time::timeout(self.connect_timeout, UnixStream::connect(&self.socket))
             .await
             .map_err(|_| UpstreamError::ConnectTimeout {
@@ -99,6 +227,10 @@ impl Upstream {
                 socket: self.socket.clone(),
                 source,
             })?;
+        let stream = Counted {
+            stream,
+            _permit: permit,
+        };
         let (sender, conn) = http1::Builder::new()
             .handshake(TokioIo::new(stream))
             .await
@@ -114,37 +246,31 @@ impl Upstream {
         Ok(sender)
     }
 
-    /// A connection for the next request: the one kept in `slot` once it is idle, else a new one.
+    /// A connection for the next request: an idle one from the pool, else a new one.
     ///
-    /// The client's previous response has been fully sent, so the kept connection is idle or
-    /// about to be (its task may not have seen the end of the body yet). It is not reused when it
-    /// closed (close-delimited or aborted responses) or does not settle within `REUSE_WAIT`
-    /// (the engine is still reading a request body it answered early).
-    pub async fn sender(
-        &self,
-        slot: &Mutex<Option<Sender>>,
-    ) -> Result<(Sender, Reuse), UpstreamError> {
-        let kept = slot.lock().map(|mut s| s.take()).unwrap_or(None);
-        if let Some(mut sender) = kept {
-            if !sender.is_closed() {
-                if let Ok(Ok(())) = tokio::time::timeout(REUSE_WAIT, sender.ready()).await {
-                    return Ok((sender, Reuse::Kept));
-                }
+    /// A pooled connection had its response read to the end, so it is idle or about to be (its
+    /// task may not have seen the end of the body yet). Closed ones (the engine restarted, or
+    /// closed an idle connection) are dropped; one that does not settle within `REUSE_WAIT` is
+    /// dropped too.
+    pub async fn sender(&self) -> Result<(Sender, Reuse), UpstreamError> {
+        while let Some(mut sender) = self.pool.take() {
+            if sender.is_closed() {
+                continue;
+            }
+            if sender.is_ready() {
+                return Ok((sender, Reuse::Kept));
+            }
+            if let Ok(Ok(())) = tokio::time::timeout(REUSE_WAIT, sender.ready()).await {
+                return Ok((sender, Reuse::Kept));
             }
         }
         Ok((self.connect().await?, Reuse::New))
     }
+
     pub fn request_error(&self, source: hyper::Error) -> UpstreamError {
         UpstreamError::Request {
             socket: self.socket.clone(),
             source,
         }
-    }
-}
-
-/// Keeps `sender` for the client connection's next request.
-pub fn keep(slot: &Mutex<Option<Sender>>, sender: Sender) {
-    if let Ok(mut s) = slot.lock() {
-        *s = Some(sender);
     }
 }
