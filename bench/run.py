@@ -2,8 +2,9 @@
 """dockgate beside nginx, HAProxy, stunnel and the raw unix socket, measured in one run.
 
 Started by bench/run.sh (which installs the references and builds in release mode). Everything
-listens on loopback. A fast synthetic upstream (nginx on a unix socket: /_ping, a 1 GiB file,
-an upload sink) stands in for the engine, so that the front is what is measured. Fronts and the
+listens on loopback. A fast synthetic upstream on a unix socket (examples/upstream.rs: /_ping,
+1 GiB from memory, and an upload sink that reads every byte before it answers) stands in for the
+engine, so that the front is what is measured. Fronts and the
 upstream are pinned to one CPU, the load generator (examples/loadgen.rs, one thread, mutual TLS,
 no session resumption) to the other. Candidates are interleaved and every measure is repeated;
 the table shows medians (and the spread), ratios against nginx and the raw socket, and the raw
@@ -25,6 +26,8 @@ import time
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 DOCKGATE = os.path.join(ROOT, "target/release/dockgate")
 LOADGEN = os.path.join(ROOT, "target/release/examples/loadgen")
+UPSTREAM = os.path.join(ROOT, "target/release/examples/upstream")
+FLOOR = os.path.join(ROOT, "target/release/examples/handshake_floor")
 CLK_TCK = os.sysconf("SC_CLK_TCK")
 GIB = 1 << 30
 
@@ -118,7 +121,7 @@ def spawn(cmd, logfile, cpu="0", env=None):
     )
 
 
-def setup(work, args):
+def setup(work, args, procs):
     pki = os.path.join(work, "pki")
     subprocess.run(
         [DOCKGATE, "certs", "init", "--dir", pki, "--client", "bench"],
@@ -128,38 +131,11 @@ def setup(work, args):
     ca, cert, key = (os.path.join(pki, f) for f in ("ca.pem", "server-cert.pem", "server-key.pem"))
     bundle = os.path.join(pki, "clients/bench")
     up_sock = os.path.join(work, "up.sock")
-    big = os.path.join(work, "big")
-    with open(big, "wb") as f:
-        f.truncate(args.bytes)
-    procs = []
-
-    # The synthetic upstream.
-    up_conf = os.path.join(work, "upstream.conf")
-    open(up_conf, "w").write(f"""
-worker_processes 1;
-daemon off;
-pid {work}/upstream.pid;
-error_log {work}/upstream-error.log warn;
-worker_rlimit_nofile 30000;
-events {{ worker_connections 25000; }}
-http {{
-  access_log off;
-  sendfile on;
-  keepalive_requests 100000000;
-  keepalive_timeout 3600s;
-  server {{
-    listen unix:{up_sock};
-    client_max_body_size 0;
-    location = /_ping {{ default_type text/plain; return 200 "OK"; }}
-    location = /big {{ alias {big}; }}
-    location = /upload {{ default_type text/plain; return 200 "OK"; }}
-  }}
-}}
-""")
-    upstream = spawn(["nginx", "-c", up_conf, "-p", work, "-e", f"{work}/upstream-error.log"], f"{work}/upstream.out")
+    # The synthetic engine (examples/upstream.rs): /_ping, /big from memory, /upload read whole.
+    upstream = spawn([UPSTREAM, up_sock, str(args.bytes)], f"{work}/upstream.out")
     procs.append(upstream)
     if not wait_unix(up_sock):
-        raise SystemExit("the synthetic upstream (nginx) did not start")
+        raise SystemExit("the synthetic upstream did not start")
 
     cands = [Candidate("raw unix socket", f"unix:{up_sock}")]
 
@@ -193,11 +169,12 @@ access = "full"
     cands.append(Candidate("dockgate", f"tls://127.0.0.1:{port}", p))
 
     # nginx as the usual mutual-TLS front, with its default and with 64 KiB buffers.
-    for label, extra in (("nginx", ""), ("nginx 64k", "proxy_buffer_size 64k; client_body_buffer_size 64k;")):
+    for label, extra in (("nginx", ""), ("nginx 64k", "proxy_buffer_size 64k; proxy_buffers 8 64k; proxy_busy_buffers_size 128k; client_body_buffer_size 64k;")):
         port = free_port()
         tag = label.replace(" ", "-")
         nconf = os.path.join(work, f"{tag}.conf")
         open(nconf, "w").write(f"""
+user root;
 worker_processes 1;
 daemon off;
 pid {work}/{tag}.pid;
@@ -234,7 +211,7 @@ http {{
         p = spawn(["nginx", "-c", nconf, "-p", work, "-e", f"{work}/{tag}-error.log"], f"{work}/{tag}.out")
         procs.append(p)
         if not wait_port(port):
-            raise SystemExit(f"{label} did not start")
+            raise SystemExit(f"{label} did not start: " + open(f"{work}/{tag}-error.log").read()[-500:])
         cands.append(Candidate(label, f"tls://127.0.0.1:{port}", p))
 
     # HAProxy in TCP mode.
@@ -245,7 +222,9 @@ http {{
     open(hconf, "w").write(f"""
 global
   nbthread 1
-  maxconn 25000
+  # Two descriptors per connection: HAProxy refuses to start when maxconn does not fit the
+  # open-file limit (20,000 on the reference machines).
+  maxconn 9900
   log stderr format raw local0 err
 defaults
   mode tcp
@@ -261,7 +240,7 @@ backend engine
     p = spawn(["haproxy", "-db", "-f", hconf], f"{work}/haproxy.out")
     procs.append(p)
     if not wait_port(port):
-        raise SystemExit("haproxy did not start")
+        raise SystemExit("haproxy did not start: " + open(f"{work}/haproxy.out").read()[-500:])
     cands.append(Candidate("haproxy tcp", f"tls://127.0.0.1:{port}", p))
 
     # stunnel.
@@ -286,9 +265,9 @@ sessionCacheSize = 1
     p = spawn(["stunnel", sconf], f"{work}/stunnel.out")
     procs.append(p)
     if not wait_port(port):
-        raise SystemExit("stunnel did not start")
+        raise SystemExit("stunnel did not start: " + open(f"{work}/stunnel.out").read()[-500:])
     cands.append(Candidate("stunnel", f"tls://127.0.0.1:{port}", p))
-    return cands, bundle, procs
+    return cands, bundle
 
 
 def loadgen(cand, bundle, mode, opts, timeout=600):
@@ -367,19 +346,22 @@ def main():
     work = tempfile.mkdtemp(prefix="dockgate-bench.")
     procs = []
     try:
-        cands, bundle, procs = setup(work, args)
+        cands, bundle = setup(work, args, procs)
         if args.only:
             keep = set(args.only.split(","))
             cands = [c for c in cands if c.name in keep or c.name == "raw unix socket"]
         s = str(args.seconds)
         measures = [
-            ("ka32", "keepalive", ["--conns", "32", "--duration", s, "--warmup", "1", "--path", "/_ping"]),
-            ("ka1", "keepalive", ["--conns", "1", "--duration", s, "--warmup", "1", "--path", "/_ping"]),
+            ("ka32", "keepalive", ["--conns", "32", "--duration", s, "--path", "/_ping"]),
+            ("ka1", "keepalive", ["--conns", "1", "--duration", s, "--path", "/_ping"]),
             ("hs", "handshake", ["--concurrency", "16", "--duration", s, "--path", "/_ping"]),
             ("down", "download", ["--path", "/big", "--expect-bytes", str(args.bytes)]),
             ("up", "upload", ["--path", "/upload", "--bytes", str(args.bytes)]),
         ]
         samples = {c.name: {m[0]: [] for m in measures} for c in cands}
+        # Warm every candidate up (connections, caches, allocators), unmeasured.
+        for c in cands:
+            loadgen(c, bundle, "keepalive", ["--conns", "32", "--duration", "1", "--path", "/_ping"])
         for rep in range(args.reps):
             for key, mode, opts in measures:
                 for c in cands:
@@ -387,6 +369,12 @@ def main():
                         continue
                     log(f"rep {rep + 1}/{args.reps}: {c.name} {key}")
                     samples[c.name][key].append(loadgen(c, bundle, mode, opts))
+        floor = []
+        pki = os.path.dirname(os.path.dirname(bundle))
+        for _ in range(args.reps):
+            out = subprocess.run(["taskset", "-c", "0", FLOOR, pki, "2000"], capture_output=True, text=True)
+            if out.returncode == 0:
+                floor.append(json.loads(out.stdout))
         idle = {c.name: {} for c in cands}
         for n in [int(x) for x in args.idle.split(",") if x]:
             for c in cands:
@@ -395,7 +383,13 @@ def main():
                 log(f"{c.name}: {n} idle connections")
                 idle[c.name][str(n)] = idle_memory(c, bundle, n, work)
         report(cands, samples, idle, args)
-        json.dump({"machine": machine(), "args": vars(args), "samples": samples, "idle": idle},
+        if floor:
+            print("in-memory handshake floor (server CPU per full mutual-TLS 1.3 handshake, X25519, "
+                  "P-256 certificates, ring): rustls' own verifier "
+                  f"{median([f['rustls_webpki_server_us'] for f in floor]):.0f} us, dockgate's "
+                  f"configuration {median([f['dockgate_config_server_us'] for f in floor]):.0f} us")
+        json.dump({"machine": machine(), "args": vars(args), "samples": samples, "idle": idle,
+                   "handshake_floor": floor},
                   open(args.out, "w"), indent=1)
         log(f"raw samples: {args.out}")
     finally:

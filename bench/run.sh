@@ -19,6 +19,6 @@ if [ ${#need[@]} -gt 0 ]; then
 fi
 # The Debian packages start their own services; the benchmark runs its own instances.
 echo "==> building dockgate and the load generator (release)" >&2
-cargo build --release --quiet --bin dockgate --example loadgen
+cargo build --release --quiet --bin dockgate --example loadgen --example upstream --example handshake_floor
 ulimit -n "$(ulimit -Hn)"
 exec python3 bench/run.py "$@"
