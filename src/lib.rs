@@ -44,6 +44,7 @@ pub mod shutdown;
 pub mod telemetry;
 pub mod tls;
 pub mod watch;
+pub mod workers;
 
 use std::future::Future;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -51,7 +52,7 @@ use std::sync::Arc;
 use std::time::SystemTime;
 
 use arc_swap::ArcSwap;
-use tokio::net::TcpListener;
+use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::Semaphore;
 use tokio::task::JoinSet;
 use tokio_rustls::TlsAcceptor;
@@ -247,7 +248,17 @@ impl Gateway {
             let shared = self.shared.clone();
             let tracker = self.tracker.clone();
             accept_loops.spawn(listener::accept_loop(listener, move |stream, peer| {
-                tokio::spawn(server::serve(shared.clone(), stream, peer, tracker.guard()));
+                let (shared, guard) = (shared.clone(), tracker.guard());
+                // The socket moves to the worker's runtime (its reactor), registered there.
+                match stream.into_std() {
+                    Ok(std_stream) => workers::spawn(async move {
+                        match TcpStream::from_std(std_stream) {
+                            Ok(stream) => server::serve(shared, stream, peer, guard).await,
+                            Err(e) => tracing::debug!(error = %e, "cannot register a connection"),
+                        }
+                    }),
+                    Err(e) => tracing::debug!(error = %e, "cannot hand over a connection"),
+                }
             }));
         }
         stop.await;

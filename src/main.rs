@@ -90,7 +90,15 @@ fn serve(config: Config, quickstart_dir: Option<PathBuf>) -> ExitCode {
         Ok(l) => l,
         Err(e) => return fail(1, &e),
     };
-    let rt = match runtime() {
+    // Connections run on one single-threaded runtime per CPU (see `dockgate::workers`); the
+    // main runtime accepts, handles signals, reloads and watches files.
+    if let Err(e) = dockgate::workers::start(dockgate::workers::default_count()) {
+        return fail(1, &e);
+    }
+    let rt = match tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+    {
         Ok(rt) => rt,
         Err(e) => return fail(1, &e),
     };
@@ -101,6 +109,7 @@ fn serve(config: Config, quickstart_dir: Option<PathBuf>) -> ExitCode {
     };
     let outcome = rt.block_on(service::run(&config, inherited, banner));
     rt.shutdown_background();
+    dockgate::audit::sink::flush();
     match outcome {
         Ok(DrainOutcome::Drained) => ExitCode::SUCCESS,
         Ok(DrainOutcome::Cut(_)) => ExitCode::from(EXIT_CUT),

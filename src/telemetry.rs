@@ -20,6 +20,7 @@ use crate::config::LogFormat;
 
 /// Installs the global subscriber. Calling it twice keeps the first one.
 pub fn init(format: LogFormat, level: &str) {
+    audit::sink::init(format);
     let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new(level));
     let general = filter.and(filter_fn(|meta| meta.target() != audit::TARGET));
     let trail = || Targets::new().with_target(audit::TARGET, LevelFilter::TRACE);

@@ -27,6 +27,11 @@ use std::time::Instant;
 
 use crate::config::Access;
 
+pub mod line;
+pub mod sink;
+
+use line::Value;
+
 /// The tracing target of audit events.
 pub const TARGET: &str = "dockgate::audit";
 
@@ -166,6 +171,49 @@ impl AuditRecord {
             (None, false) => "aborted",
         };
         let t = &self.target;
+        let status = c.status.load(Ordering::Relaxed);
+        let bytes_in = c.bytes_in.load(Ordering::Relaxed);
+        let bytes_out = c.bytes_out.load(Ordering::Relaxed);
+        let duration_ms = self.start.elapsed().as_millis() as u64;
+        let upgraded = c.upgraded.load(Ordering::Relaxed);
+        let access = self.access.as_ref().map(Access::as_str).unwrap_or("none");
+        let reason = cut.unwrap_or("");
+        if let Some(sink) = sink::get() {
+            let peer = self.client.peer.to_string();
+            let mut fields: [(&str, Value<'_>); 20] = [
+                ("event", Value::Str(event)),
+                ("client_cn", Value::Shown(&self.client.cn)),
+                ("fingerprint", Value::Shown(&self.client.fingerprint)),
+                ("peer", Value::Shown(&peer)),
+                ("method", Value::Shown(&t.method)),
+                ("path", Value::Shown(&t.path)),
+                ("query", Value::Shown(&t.query)),
+                ("status", Value::U64(u64::from(status))),
+                ("bytes_in", Value::U64(bytes_in)),
+                ("bytes_out", Value::U64(bytes_out)),
+                ("duration_ms", Value::U64(duration_ms)),
+                ("upgraded", Value::Bool(upgraded)),
+                ("decision", Value::Str(self.decision.as_str())),
+                ("access", Value::Str(access)),
+                ("route", Value::Shown(&self.route)),
+                ("rule", Value::Shown(&self.rule)),
+                ("field", Value::Shown(&self.field)),
+                ("outcome", Value::Str(outcome)),
+                ("reason", Value::Str(reason)),
+                ("raw_path", Value::Str("")),
+            ];
+            // `raw_path` only when it differs, where tracing put it: after `path`.
+            let n = match &t.raw_path {
+                Some(raw) => {
+                    fields[6..].rotate_right(1);
+                    fields[6] = ("raw_path", Value::Str(raw));
+                    20
+                }
+                None => 19,
+            };
+            sink.emit("INFO", TARGET, "request", &fields[..n]);
+            return;
+        }
         tracing::info!(
             target: TARGET,
             event,
@@ -176,18 +224,18 @@ impl AuditRecord {
             path = %t.path,
             raw_path = t.raw_path.as_deref(),
             query = %t.query,
-            status = c.status.load(Ordering::Relaxed),
-            bytes_in = c.bytes_in.load(Ordering::Relaxed),
-            bytes_out = c.bytes_out.load(Ordering::Relaxed),
-            duration_ms = self.start.elapsed().as_millis() as u64,
-            upgraded = c.upgraded.load(Ordering::Relaxed),
+            status,
+            bytes_in,
+            bytes_out,
+            duration_ms,
+            upgraded,
             decision = self.decision.as_str(),
-            access = self.access.as_ref().map(Access::as_str).unwrap_or("none"),
+            access,
             route = %self.route,
             rule = %self.rule,
             field = %self.field,
             outcome,
-            reason = cut.unwrap_or(""),
+            reason,
             "request"
         );
     }
@@ -201,6 +249,23 @@ impl Drop for AuditRecord {
 
 /// Writes the `cut` event of a connection the gateway closed because its client lost access.
 pub fn connection_cut(client: &Client, reason: &'static str, detail: &str) {
+    if let Some(sink) = sink::get() {
+        let peer = client.peer.to_string();
+        sink.emit(
+            "WARN",
+            TARGET,
+            "connection closed: the client no longer has access",
+            &[
+                ("event", Value::Str("cut")),
+                ("client_cn", Value::Shown(&client.cn)),
+                ("fingerprint", Value::Shown(&client.fingerprint)),
+                ("peer", Value::Shown(&peer)),
+                ("reason", Value::Str(reason)),
+                ("detail", Value::Str(detail)),
+            ],
+        );
+        return;
+    }
     tracing::warn!(
         target: TARGET,
         event = "cut",
