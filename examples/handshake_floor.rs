@@ -1,9 +1,10 @@
 //! The physical floor of a full mutual-TLS 1.3 handshake on this CPU: client and server in
 //! memory (no sockets, one thread), timing only the server's side. Measured twice: with rustls'
-//! own `WebPkiClientVerifier`, and with dockgate's server configuration (its verifier, CRL
-//! checks and settings), both with the ring provider dockgate uses.
+//! own `WebPkiClientVerifier` (ring), and with dockgate's server configuration (its verifier,
+//! settings and aws-lc-rs provider; no CRL, as the benchmark runs it). The client offers one
+//! group.
 //!
-//! usage: cargo run --release --example handshake_floor -- PKI_DIR [N] [x25519|p256]
+//! usage: cargo run --release --example handshake_floor -- PKI_DIR [N] [x25519|p256|x25519mlkem768]
 //! PKI_DIR is what `dockgate certs init --dir PKI_DIR --client bench` makes. Prints one JSON
 //! object: server CPU microseconds per handshake (median of 5 batches) for each configuration.
 
@@ -21,6 +22,7 @@ fn provider(group: &str) -> rustls::crypto::CryptoProvider {
     let mut p = rustls::crypto::ring::default_provider();
     p.kx_groups = match group {
         "p256" => vec![rustls::crypto::ring::kx_group::SECP256R1],
+        "x25519mlkem768" => vec![rustls::crypto::aws_lc_rs::kx_group::X25519MLKEM768],
         _ => vec![rustls::crypto::ring::kx_group::X25519],
     };
     p
@@ -70,7 +72,8 @@ fn dockgate_server(pki: &Path) -> Arc<ServerConfig> {
         ca: pki.join("ca.pem"),
         cert: pki.join("server-cert.pem"),
         key: pki.join("server-key.pem"),
-        crl: vec![pki.join("crl.pem")],
+        // As the benchmark runs the gateway: no CRL configured.
+        crl: Vec::new(),
         watch: false,
     };
     dockgate::tls::setup(&files)

@@ -58,6 +58,8 @@ pub struct Target {
 pub enum Group {
     X25519,
     P256,
+    /// X25519MLKEM768, the hybrid post-quantum group Go 1.24+ clients offer first.
+    X25519mlkem768,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]

@@ -90,6 +90,8 @@ fn client_config(dir: &Path, args: &cli::Target) -> Result<ClientConfig, Fatal> 
     provider.kx_groups = vec![match args.group {
         Group::X25519 => kx_group::X25519,
         Group::P256 => kx_group::SECP256R1,
+        // The hybrid post-quantum group comes from aws-lc-rs; the rest of the provider stays ring.
+        Group::X25519mlkem768 => rustls::crypto::aws_lc_rs::kx_group::X25519MLKEM768,
     }];
     if let Some(suite) = args.suite {
         provider.cipher_suites = vec![match suite {

@@ -76,9 +76,20 @@ pub struct TlsSetup {
     pub server_not_after: Option<time::OffsetDateTime>,
 }
 
-/// The crypto provider dockgate uses everywhere.
+/// The crypto provider of the TLS server: aws-lc-rs, offering the hybrid post-quantum key
+/// exchange X25519MLKEM768 first (Go 1.24+ clients offer it), then X25519, P-256 and P-384.
+/// Measured in memory, a full mutual-TLS 1.3 handshake costs the server 211 µs with X25519 and
+/// 225 µs with X25519MLKEM768, against 221 µs with ring and X25519 (bench/README.md).
 pub fn provider() -> Arc<rustls::crypto::CryptoProvider> {
-    Arc::new(rustls::crypto::ring::default_provider())
+    use rustls::crypto::aws_lc_rs::{default_provider, kx_group};
+    let mut p = default_provider();
+    p.kx_groups = vec![
+        kx_group::X25519MLKEM768,
+        kx_group::X25519,
+        kx_group::SECP256R1,
+        kx_group::SECP384R1,
+    ];
+    Arc::new(p)
 }
 
 /// Reads the CA bundle, certificate, key and CRLs named in `[tls]` and builds the server
