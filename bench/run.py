@@ -383,11 +383,19 @@ def main():
                 log(f"{c.name}: {n} idle connections")
                 idle[c.name][str(n)] = idle_memory(c, bundle, n, work)
         report(cands, samples, idle, args)
+        for n in [x for x in args.idle.split(",") if x]:
+            held = []
+            for c in cands:
+                r = idle[c.name].get(n)
+                if r:
+                    held.append(f"{c.name} {r['opened']}/{n} opened, "
+                                f"{'answering' if r['answers_while_held'] else 'NOT answering'}")
+            print(f"idle {n}: " + "; ".join(held))
         if floor:
             print("in-memory handshake floor (server CPU per full mutual-TLS 1.3 handshake, X25519, "
-                  "P-256 certificates, ring): rustls' own verifier "
+                  "P-256 certificates): rustls' own verifier with ring "
                   f"{median([f['rustls_webpki_server_us'] for f in floor]):.0f} us, dockgate's "
-                  f"configuration {median([f['dockgate_config_server_us'] for f in floor]):.0f} us")
+                  f"configuration (aws-lc-rs) {median([f['dockgate_config_server_us'] for f in floor]):.0f} us")
         json.dump({"machine": machine(), "args": vars(args), "samples": samples, "idle": idle,
                    "handshake_floor": floor},
                   open(args.out, "w"), indent=1)
