@@ -8,6 +8,7 @@
 mod crl;
 mod identity;
 mod pem;
+mod sigcache;
 #[cfg(test)]
 mod test_ca;
 mod verifier;

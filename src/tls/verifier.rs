@@ -102,6 +102,12 @@ impl ClientVerifier {
                 None => groups.push(vec![i]),
             }
         }
+        // Chain checks (certificate and CRL signatures) remember what passed; the client's
+        // CertificateVerify signature is checked with the plain algorithms (`algs` below).
+        let mut remembering = (*provider).clone();
+        remembering.signature_verification_algorithms =
+            super::sigcache::remembering(provider.signature_verification_algorithms);
+        let chain_provider = Arc::new(remembering);
         let mut verifiers: Vec<Arc<dyn ClientCertVerifier>> = Vec::new();
         for group in &groups {
             let mut roots = RootCertStore::empty();
@@ -119,8 +125,10 @@ impl ClientVerifier {
                 // `Revocations::warnings`); a verifier without CRLs would check none.
                 continue;
             }
-            let mut builder =
-                WebPkiClientVerifier::builder_with_provider(Arc::new(roots), provider.clone());
+            let mut builder = WebPkiClientVerifier::builder_with_provider(
+                Arc::new(roots),
+                chain_provider.clone(),
+            );
             if !crls.is_empty() {
                 builder = builder.with_crls(crls).enforce_revocation_expiration();
             }
