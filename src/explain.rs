@@ -8,7 +8,7 @@ use std::fmt::Write as _;
 use http::Method;
 
 use crate::config::{Access, Config, Mode};
-use crate::policy::{path, BodyOutcome, Decision, Policy, RequestView};
+use crate::policy::{path, profile, routes, BodyKind, BodyOutcome, Decision, Policy, RequestView};
 use crate::proxy::whoami;
 use crate::tls::ClientIdentity;
 
@@ -288,27 +288,14 @@ fn audit_event(line: &str) -> Option<AuditEvent> {
     })
 }
 
-/// Routes that need `hijack = true`.
+/// Routes that need `hijack = true`, by their text.
 fn hijacks(route: &str) -> bool {
-    [
-        "POST /containers/{id}/attach",
-        "GET /containers/{id}/attach/ws",
-        "POST /exec/{id}/start",
-        "POST /session",
-        "POST /grpc",
-    ]
-    .contains(&route)
+    routes::by_text(route).is_some_and(profile::is_hijack)
 }
 
-/// Routes whose bodies `[profiles.NAME.containers]` governs.
+/// Routes whose bodies `[profiles.NAME.containers]` governs, by their text.
 fn inspected(route: &str) -> bool {
-    [
-        "POST /containers/create",
-        "POST /containers/{id}/update",
-        "POST /containers/{id}/exec",
-        "POST /volumes/create",
-    ]
-    .contains(&route)
+    routes::by_text(route).is_some_and(|r| BodyKind::for_route(r.name).is_some())
 }
 
 /// A `[profiles.NAME]` table that allows exactly the routes in `u`, ready to paste.

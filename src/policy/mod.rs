@@ -123,9 +123,7 @@ pub struct Verdict {
 impl Verdict {
     /// The engine route in pattern syntax, `METHOD /pattern`, for the audit `route` field.
     pub fn route_text(&self) -> String {
-        self.route
-            .map(|r| format!("{} {}", r.method, pattern::route_pattern(r.pattern)))
-            .unwrap_or_default()
+        self.route.map(Route::text).unwrap_or_default()
     }
 }
 

@@ -26,6 +26,12 @@ const HIJACK_ROUTES: [&str; 5] = [
     "Grpc",
 ];
 
+/// Whether `route` hijacks the connection (attach with or without `Upgrade`, exec start, BuildKit
+/// sessions): allowed only with `hijack = true`.
+pub fn is_hijack(route: &Route) -> bool {
+    HIJACK_ROUTES.contains(&route.name)
+}
+
 /// The head verdict: the denial, if any, and the entry that allowed the request.
 pub fn judge(
     p: &Profile,
@@ -52,7 +58,7 @@ pub fn judge(
             );
         }
     }
-    let hijack = req.upgrade || route.is_some_and(|r| HIJACK_ROUTES.contains(&r.name));
+    let hijack = req.upgrade || route.is_some_and(is_hijack);
     if hijack && !p.hijack {
         return deny(
             key("hijack"),
@@ -188,22 +194,16 @@ pub fn warnings(p: &Profile) -> Vec<String> {
     let mut out = Vec::new();
     for (name, why) in POWER {
         if let Some(r) = routes::by_name(name).filter(|r| allows(r)) {
-            out.push(format!(
-                "profiles.{}: allows {} {}: {why}",
-                p.name,
-                r.method,
-                pattern::route_pattern(r.pattern)
-            ));
+            out.push(format!("profiles.{}: allows {}: {why}", p.name, r.text()));
         }
     }
     if p.images.is_some() {
         for name in NAMING {
             if let Some(r) = routes::by_name(name).filter(|r| allows(r)) {
                 out.push(format!(
-                    "profiles.{}: allows {} {} while `images` is set: it can give any content an allowed image name",
+                    "profiles.{}: allows {} while `images` is set: it can give any content an allowed image name",
                     p.name,
-                    r.method,
-                    pattern::route_pattern(r.pattern)
+                    r.text()
                 ));
             }
         }
@@ -214,7 +214,7 @@ pub fn warnings(p: &Profile) -> Vec<String> {
         .filter(|r| !read_only::ALLOWED.iter().any(|(n, _)| *n == r.name))
         .filter(|r| !POWER.iter().any(|(n, _)| *n == r.name))
         .filter(|r| allows(r))
-        .map(|r| format!("{} {}", r.method, pattern::route_pattern(r.pattern)))
+        .map(Route::text)
         .collect();
     if !extra_reads.is_empty() {
         out.push(format!(

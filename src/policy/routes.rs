@@ -41,6 +41,23 @@ pub struct Route {
 }
 
 impl Route {
+    /// The route in pattern syntax, `METHOD /pattern`, as `allow` entries and the audit
+    /// `route` field write it: `POST /containers/{id}/start`.
+    pub fn text(&self) -> String {
+        format!(
+            "{} {}",
+            self.method,
+            super::pattern::route_pattern(self.pattern)
+        )
+    }
+}
+
+/// The route whose [`Route::text`] is `text`.
+pub fn by_text(text: &str) -> Option<&'static Route> {
+    ROUTES.iter().find(|r| r.text() == text)
+}
+
+impl Route {
     /// A concrete path this route answers, each variable replaced by `x` (for tests and
     /// diagnostics; a route masked by an earlier one for that path would not answer it).
     pub fn example_path(&self) -> String {
