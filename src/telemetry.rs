@@ -1,15 +1,12 @@
 //! Logging setup: text or one JSON object per line on stderr (the journal picks it up).
 //!
-//! Two layers share the output. The audit layer writes every event of the `dockgate::audit`
-//! target and nothing else, whatever `log.level` or `RUST_LOG` say: an audit trail that a log
-//! level can switch off is no audit trail. The other layer writes everything else, filtered by
-//! `log.level`, which `RUST_LOG` overrides.
+//! Everything is filtered by `log.level`, which `RUST_LOG` overrides, except the audit trail:
+//! its lines share the output in the same format but are written by `audit::sink`, which no
+//! filter reaches.
 
 use std::io::IsTerminal;
 
-use tracing::level_filters::LevelFilter;
 use tracing::Subscriber;
-use tracing_subscriber::filter::{filter_fn, FilterExt, Targets};
 use tracing_subscriber::layer::SubscriberExt;
 use tracing_subscriber::registry::LookupSpan;
 use tracing_subscriber::util::SubscriberInitExt;
@@ -22,17 +19,13 @@ use crate::config::LogFormat;
 pub fn init(format: LogFormat, level: &str) {
     audit::sink::init(format);
     let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new(level));
-    let general = filter.and(filter_fn(|meta| meta.target() != audit::TARGET));
-    let trail = || Targets::new().with_target(audit::TARGET, LevelFilter::TRACE);
     let ansi = std::io::stderr().is_terminal();
     let _ = match format {
         LogFormat::Text => tracing_subscriber::registry()
-            .with(text(ansi).with_filter(general))
-            .with(text(ansi).with_filter(trail()))
+            .with(text(ansi).with_filter(filter))
             .try_init(),
         LogFormat::Json => tracing_subscriber::registry()
-            .with(json().with_filter(general))
-            .with(json().with_filter(trail()))
+            .with(json().with_filter(filter))
             .try_init(),
     };
 }

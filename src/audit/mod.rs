@@ -1,5 +1,5 @@
-//! The audit trail: events on the `dockgate::audit` target with stable fields, written whatever
-//! `log.level` or `RUST_LOG` say (see `telemetry.rs`: the target has a layer of its own).
+//! The audit trail: events with target `dockgate::audit` and stable fields, written to the log
+//! by [`sink`] whatever `log.level` or `RUST_LOG` say (they never pass the log filter).
 //!
 //! Every exchange writes an `end` event when it is over (the response body is finished or
 //! dropped, or the spliced stream closes), so bytes and duration are final. Exchanges that can
@@ -162,6 +162,10 @@ impl AuditRecord {
     }
 
     fn emit(&self, event: &'static str) {
+        // Before `sink::init` (in-process tests, tools that never serve) nothing is written.
+        let Some(sink) = sink::get() else {
+            return;
+        };
         let c = &self.counters;
         let cut = c.cut.get().copied();
         let outcome = match (cut, c.complete.load(Ordering::Relaxed)) {
@@ -178,66 +182,39 @@ impl AuditRecord {
         let upgraded = c.upgraded.load(Ordering::Relaxed);
         let access = self.access.as_ref().map(Access::as_str).unwrap_or("none");
         let reason = cut.unwrap_or("");
-        if let Some(sink) = sink::get() {
-            let peer = self.client.peer.to_string();
-            let mut fields: [(&str, Value<'_>); 20] = [
-                ("event", Value::Str(event)),
-                ("client_cn", Value::Shown(&self.client.cn)),
-                ("fingerprint", Value::Shown(&self.client.fingerprint)),
-                ("peer", Value::Shown(&peer)),
-                ("method", Value::Shown(&t.method)),
-                ("path", Value::Shown(&t.path)),
-                ("query", Value::Shown(&t.query)),
-                ("status", Value::U64(u64::from(status))),
-                ("bytes_in", Value::U64(bytes_in)),
-                ("bytes_out", Value::U64(bytes_out)),
-                ("duration_ms", Value::U64(duration_ms)),
-                ("upgraded", Value::Bool(upgraded)),
-                ("decision", Value::Str(self.decision.as_str())),
-                ("access", Value::Str(access)),
-                ("route", Value::Shown(&self.route)),
-                ("rule", Value::Shown(&self.rule)),
-                ("field", Value::Shown(&self.field)),
-                ("outcome", Value::Str(outcome)),
-                ("reason", Value::Str(reason)),
-                ("raw_path", Value::Str("")),
-            ];
-            // `raw_path` only when it differs, where tracing put it: after `path`.
-            let n = match &t.raw_path {
-                Some(raw) => {
-                    fields[6..].rotate_right(1);
-                    fields[6] = ("raw_path", Value::Str(raw));
-                    20
-                }
-                None => 19,
-            };
-            sink.emit("INFO", TARGET, "request", &fields[..n]);
-            return;
-        }
-        tracing::info!(
-            target: TARGET,
-            event,
-            client_cn = %self.client.cn,
-            fingerprint = %self.client.fingerprint,
-            peer = %self.client.peer,
-            method = %t.method,
-            path = %t.path,
-            raw_path = t.raw_path.as_deref(),
-            query = %t.query,
-            status,
-            bytes_in,
-            bytes_out,
-            duration_ms,
-            upgraded,
-            decision = self.decision.as_str(),
-            access,
-            route = %self.route,
-            rule = %self.rule,
-            field = %self.field,
-            outcome,
-            reason,
-            "request"
-        );
+        let peer = self.client.peer.to_string();
+        let mut fields: [(&str, Value<'_>); 20] = [
+            ("event", Value::Str(event)),
+            ("client_cn", Value::Shown(&self.client.cn)),
+            ("fingerprint", Value::Shown(&self.client.fingerprint)),
+            ("peer", Value::Shown(&peer)),
+            ("method", Value::Shown(&t.method)),
+            ("path", Value::Shown(&t.path)),
+            ("query", Value::Shown(&t.query)),
+            ("status", Value::U64(u64::from(status))),
+            ("bytes_in", Value::U64(bytes_in)),
+            ("bytes_out", Value::U64(bytes_out)),
+            ("duration_ms", Value::U64(duration_ms)),
+            ("upgraded", Value::Bool(upgraded)),
+            ("decision", Value::Str(self.decision.as_str())),
+            ("access", Value::Str(access)),
+            ("route", Value::Shown(&self.route)),
+            ("rule", Value::Shown(&self.rule)),
+            ("field", Value::Shown(&self.field)),
+            ("outcome", Value::Str(outcome)),
+            ("reason", Value::Str(reason)),
+            ("raw_path", Value::Str("")),
+        ];
+        // `raw_path` only when it differs, right after `path`.
+        let n = match &t.raw_path {
+            Some(raw) => {
+                fields[6..].rotate_right(1);
+                fields[6] = ("raw_path", Value::Str(raw));
+                20
+            }
+            None => 19,
+        };
+        sink.emit("INFO", TARGET, "request", &fields[..n]);
     }
 }
 
@@ -249,32 +226,22 @@ impl Drop for AuditRecord {
 
 /// Writes the `cut` event of a connection the gateway closed because its client lost access.
 pub fn connection_cut(client: &Client, reason: &'static str, detail: &str) {
-    if let Some(sink) = sink::get() {
-        let peer = client.peer.to_string();
-        sink.emit(
-            "WARN",
-            TARGET,
-            "connection closed: the client no longer has access",
-            &[
-                ("event", Value::Str("cut")),
-                ("client_cn", Value::Shown(&client.cn)),
-                ("fingerprint", Value::Shown(&client.fingerprint)),
-                ("peer", Value::Shown(&peer)),
-                ("reason", Value::Str(reason)),
-                ("detail", Value::Str(detail)),
-            ],
-        );
+    let Some(sink) = sink::get() else {
         return;
-    }
-    tracing::warn!(
-        target: TARGET,
-        event = "cut",
-        client_cn = %client.cn,
-        fingerprint = %client.fingerprint,
-        peer = %client.peer,
-        reason,
-        detail,
-        "connection closed: the client no longer has access"
+    };
+    let peer = client.peer.to_string();
+    sink.emit(
+        "WARN",
+        TARGET,
+        "connection closed: the client no longer has access",
+        &[
+            ("event", Value::Str("cut")),
+            ("client_cn", Value::Shown(&client.cn)),
+            ("fingerprint", Value::Shown(&client.fingerprint)),
+            ("peer", Value::Shown(&peer)),
+            ("reason", Value::Str(reason)),
+            ("detail", Value::Str(detail)),
+        ],
     );
 }
 

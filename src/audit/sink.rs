@@ -10,7 +10,9 @@
 //! request, at the price of losing up to 10 ms of audit trail in a crash and of readers not
 //! finding a line right after the response; not taken.
 //!
-//! Before [`init`] (in-process tests, tools that never call it) events go through `tracing`.
+//! Audit lines never pass the log filter (`log.level`, `RUST_LOG`): an audit trail that a log
+//! level can switch off is no audit trail. Before [`init`] (in-process tests, tools that never
+//! serve) nothing is written.
 
 use std::io::Write;
 use std::sync::{Mutex, OnceLock};
