@@ -9,20 +9,11 @@ mod common;
 use std::process::Command;
 use std::time::{Duration, Instant};
 
-use common::client::{config, connect_with, Tls};
+use common::client::{config, connect_with, ping_kept, Tls};
 use common::fake::FakeEngine;
 use common::gateway::{write_config, Process, RULES};
 use common::pki::Pki;
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
-
-async fn ping(tls: &mut Tls) -> Option<String> {
-    tls.write_all(b"GET /_ping HTTP/1.1\r\nHost: localhost\r\n\r\n")
-        .await
-        .ok()?;
-    let mut buf = [0u8; 512];
-    let n = tls.read(&mut buf).await.ok()?;
-    (n > 0).then(|| String::from_utf8_lossy(&buf[..n]).into_owned())
-}
+use common::proc::{cpu_seconds, open_fds};
 
 /// A verified connection that answered one ping within `limit`, or None.
 async fn served(
@@ -33,31 +24,12 @@ async fn served(
 ) -> Option<Tls> {
     tokio::time::timeout(limit, async {
         let mut tls = connect_with(addr, config(pki, Some(who))).await.ok()?;
-        let reply = ping(&mut tls).await?;
+        let reply = ping_kept(&mut tls).await?;
         reply.starts_with("HTTP/1.1 200").then_some(tls)
     })
     .await
     .ok()
     .flatten()
-}
-
-fn open_fds(pid: u32) -> usize {
-    std::fs::read_dir(format!("/proc/{pid}/fd"))
-        .map(|d| d.count())
-        .unwrap_or(0)
-}
-
-fn cpu_seconds(pid: u32) -> f64 {
-    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).expect("stat");
-    let fields: Vec<&str> = stat
-        .rsplit_once(')')
-        .expect("comm")
-        .1
-        .split_whitespace()
-        .collect();
-    let ticks: u64 =
-        fields[11].parse::<u64>().expect("utime") + fields[12].parse::<u64>().expect("stime");
-    ticks as f64 / 100.0
 }
 
 /// Sets the soft limit (the hard one stays 64: raising a hard limit needs CAP_SYS_RESOURCE).
@@ -145,7 +117,7 @@ async fn out_of_descriptors_the_gateway_backs_off_keeps_serving_and_recovers() {
     // The connections it has are still served (their engine connection is pooled or reopened).
     let mut still = 0;
     for tls in held.iter_mut() {
-        if ping(tls)
+        if ping_kept(tls)
             .await
             .is_some_and(|r| r.starts_with("HTTP/1.1 200"))
         {

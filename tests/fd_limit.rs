@@ -8,22 +8,12 @@ mod common;
 use std::process::Command;
 use std::time::Duration;
 
-use common::client::{connect, get, request, Tls};
+use common::client::{connect, get, ping_kept, request};
 use common::fake::FakeEngine;
 use common::gateway::{write_config, Process, RULES};
 use common::pki::Pki;
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
 const NOFILE: &str = "--nofile=100:100";
-
-async fn ping_kept(tls: &mut Tls) -> Option<String> {
-    tls.write_all(b"GET /_ping HTTP/1.1\r\nHost: localhost\r\n\r\n")
-        .await
-        .ok()?;
-    let mut buf = [0u8; 512];
-    let n = tls.read(&mut buf).await.ok()?;
-    Some(String::from_utf8_lossy(&buf[..n]).into_owned())
-}
 
 #[tokio::test(flavor = "multi_thread")]
 async fn a_low_open_file_limit_is_reported_and_clients_wait_instead_of_failing() {

@@ -8,37 +8,16 @@ mod common;
 use std::sync::Arc;
 use std::time::Duration;
 
-use common::client::{config, connect_with, Tls};
+use common::client::{config, connect_with, ping_ok};
 use common::fake::FakeEngine;
 use common::gateway::{write_config, Process};
 use common::pki::Pki;
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use common::proc::rss_kib;
 use tokio::sync::Semaphore;
 
 const N: usize = 10_000;
 
 const RULES: &str = "[limits]\nmax_connections = 10500\nmax_connections_per_identity = 10500\n\n[[allow]]\ncn = \"idle\"\naccess = \"read-only\"\n";
-
-async fn ping(tls: &mut Tls) -> bool {
-    if tls
-        .write_all(b"GET /_ping HTTP/1.1\r\nHost: localhost\r\n\r\n")
-        .await
-        .is_err()
-    {
-        return false;
-    }
-    let mut buf = [0u8; 512];
-    matches!(tls.read(&mut buf).await, Ok(n) if buf[..n].starts_with(b"HTTP/1.1 200"))
-}
-
-fn rss_kib(pid: u32) -> u64 {
-    std::fs::read_to_string(format!("/proc/{pid}/status"))
-        .expect("status")
-        .lines()
-        .find_map(|l| l.strip_prefix("VmRSS:"))
-        .and_then(|v| v.split_whitespace().next()?.parse().ok())
-        .expect("VmRSS")
-}
 
 fn raise_own_nofile() {
     use rustix::process::{getrlimit, setrlimit, Resource, Rlimit};
@@ -70,7 +49,7 @@ async fn ten_thousand_idle_connections_are_held_and_the_gateway_still_answers() 
     let cfg = Arc::new(config(&pki, Some(&who)));
     // Settle, then take the baseline.
     assert!(
-        ping(
+        ping_ok(
             &mut connect_with(gw.addr, (*cfg).clone())
                 .await
                 .expect("connect")
@@ -91,7 +70,7 @@ async fn ten_thousand_idle_connections_are_held_and_the_gateway_still_answers() 
                     .await
                     .ok()?
                     .ok()?;
-            ping(&mut tls).await.then_some(tls)
+            ping_ok(&mut tls).await.then_some(tls)
         }));
     }
     let mut held = Vec::with_capacity(N);
@@ -118,10 +97,10 @@ async fn ten_thousand_idle_connections_are_held_and_the_gateway_still_answers() 
         .await
         .expect("connect");
     assert!(
-        ping(&mut fresh).await,
+        ping_ok(&mut fresh).await,
         "a new client is served with {N} connections held"
     );
     for tls in held.iter_mut().step_by(1000) {
-        assert!(ping(tls).await, "an idle connection is served again");
+        assert!(ping_ok(tls).await, "an idle connection is served again");
     }
 }

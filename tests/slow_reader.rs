@@ -13,18 +13,10 @@ use common::client::connect;
 use common::fake::{read_head, FakeEngine};
 use common::gateway::{Process, RULES};
 use common::pki::Pki;
+use common::proc::rss_kib;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
 const GIB: u64 = 1 << 30;
-
-fn rss_kib(pid: u32) -> u64 {
-    std::fs::read_to_string(format!("/proc/{pid}/status"))
-        .expect("status")
-        .lines()
-        .find_map(|l| l.strip_prefix("VmRSS:"))
-        .and_then(|v| v.split_whitespace().next()?.parse().ok())
-        .expect("VmRSS")
-}
 
 #[tokio::test(flavor = "multi_thread")]
 async fn a_slow_reader_does_not_grow_the_gateways_memory() {

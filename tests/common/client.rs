@@ -162,3 +162,22 @@ pub async fn read_to_close(
         }
     }
 }
+
+/// Sends `GET /_ping` on a kept-alive connection and reads one chunk of the reply (enough for
+/// its status line); `None` when the connection failed or closed.
+pub async fn ping_kept(tls: &mut Tls) -> Option<String> {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    tls.write_all(b"GET /_ping HTTP/1.1\r\nHost: localhost\r\n\r\n")
+        .await
+        .ok()?;
+    let mut buf = [0u8; 512];
+    let n = tls.read(&mut buf).await.ok()?;
+    (n > 0).then(|| String::from_utf8_lossy(&buf[..n]).into_owned())
+}
+
+/// [`ping_kept`] answered 200.
+pub async fn ping_ok(tls: &mut Tls) -> bool {
+    ping_kept(tls)
+        .await
+        .is_some_and(|r| r.starts_with("HTTP/1.1 200"))
+}

@@ -11,6 +11,7 @@ pub mod fake;
 pub mod gateway;
 pub mod pki;
 pub mod policy;
+pub mod proc;
 pub mod wait;
 
 use std::path::PathBuf;
