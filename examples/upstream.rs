@@ -78,18 +78,7 @@ async fn serve(mut s: UnixStream, big: u64) -> io::Result<()> {
             .unwrap_or(path);
         // Its body, read whole and dropped.
         if let Some(len) = header(&head, "content-length").and_then(|v| v.parse::<u64>().ok()) {
-            let mut left = len;
-            let have = (buf.len() as u64).min(left);
-            buf.drain(..have as usize);
-            left -= have;
-            while left > 0 {
-                let want = (chunk.len() as u64).min(left) as usize;
-                let n = s.read(&mut chunk[..want]).await?;
-                if n == 0 {
-                    return Ok(());
-                }
-                left -= n as u64;
-            }
+            skip(&mut s, &mut buf, &mut chunk, len).await?;
         } else if header(&head, "transfer-encoding").is_some_and(|v| v.contains("chunked")) {
             read_chunked(&mut s, &mut buf, &mut chunk).await?;
         }
@@ -150,17 +139,22 @@ async fn read_chunked(s: &mut UnixStream, buf: &mut Vec<u8>, chunk: &mut [u8]) -
             }
         }
         // The data and its CRLF.
-        let mut left = size + 2;
-        let have = (buf.len() as u64).min(left);
-        buf.drain(..have as usize);
-        left -= have;
-        while left > 0 {
-            let want = (chunk.len() as u64).min(left) as usize;
-            let n = s.read(&mut chunk[..want]).await?;
-            if n == 0 {
-                return Err(io::ErrorKind::UnexpectedEof.into());
-            }
-            left -= n as u64;
-        }
+        skip(s, buf, chunk, size + 2).await?;
     }
+}
+
+/// Drops the next `len` bytes of the stream: first what `buf` holds, then reads into `chunk`.
+async fn skip(s: &mut UnixStream, buf: &mut Vec<u8>, chunk: &mut [u8], len: u64) -> io::Result<()> {
+    let have = (buf.len() as u64).min(len);
+    buf.drain(..have as usize);
+    let mut left = len - have;
+    while left > 0 {
+        let want = (chunk.len() as u64).min(left) as usize;
+        let n = s.read(&mut chunk[..want]).await?;
+        if n == 0 {
+            return Err(io::ErrorKind::UnexpectedEof.into());
+        }
+        left -= n as u64;
+    }
+    Ok(())
 }
