@@ -34,6 +34,7 @@ pub mod doctor;
 pub mod explain;
 pub mod fdlimit;
 pub mod listener;
+pub mod metrics;
 pub mod notify;
 pub mod policy;
 pub mod proxy;
@@ -99,6 +100,32 @@ pub fn build(config: &Config, engine: &EngineBudget) -> Result<State, BuildError
             });
         }
     }
+    let mut certificates = Vec::new();
+    if let Some(at) = tls.server_not_after {
+        certificates.push(metrics::CertificateDate {
+            kind: "server",
+            subject: tls.server_subject.clone(),
+            not_after: at.unix_timestamp(),
+        });
+    }
+    for (subject, at) in &tls.cas {
+        certificates.push(metrics::CertificateDate {
+            kind: "ca",
+            subject: subject.clone(),
+            not_after: at.unix_timestamp(),
+        });
+    }
+    let crls = tls
+        .revocations
+        .crls()
+        .iter()
+        .filter_map(|c| {
+            Some(metrics::CrlDate {
+                issuer: c.issuer_name(),
+                next_update: c.next_update?.unix_timestamp(),
+            })
+        })
+        .collect();
     static GENERATION: AtomicU64 = AtomicU64::new(0);
     let crls_valid_until = tls
         .revocations
@@ -132,6 +159,8 @@ pub fn build(config: &Config, engine: &EngineBudget) -> Result<State, BuildError
         limits: config.limits.clone(),
         grace: config.shutdown.grace,
         expiries,
+        certificates,
+        crls,
         watched: if config.tls.watch {
             config.tls.all()
         } else {
@@ -234,6 +263,9 @@ impl Gateway {
         if f.log.format != config.log.format || f.log.level != config.log.level {
             restart.push("log");
         }
+        if f.metrics != config.metrics {
+            restart.push("metrics.address");
+        }
         Ok(restart)
     }
 
@@ -326,6 +358,19 @@ impl Gateway {
     /// Connections open now (hijacked streams included).
     pub fn open_connections(&self) -> usize {
         self.tracker.open()
+    }
+}
+
+impl metrics::http::Source for Gateway {
+    fn snapshot(&self) -> metrics::http::Snapshot {
+        let state = self.shared.state.load();
+        metrics::http::Snapshot {
+            serving: *self.phase.borrow() == Phase::Serving,
+            connections_open: self.tracker.open(),
+            certificates: state.certificates.clone(),
+            crls: state.crls.clone(),
+            engine: state.proxy.upstream.clone(),
+        }
     }
 }
 

@@ -26,6 +26,7 @@ use tracing::Instrument;
 
 use crate::admission::Handshakes;
 use crate::config::Limits;
+use crate::metrics::labels::HandshakeFailure;
 use crate::proxy::{Proxy, ProxyError, Session, Sessions};
 use crate::shutdown::{ConnectionSlot, DrainSignal, Phase, TrackGuard};
 use crate::tls::ClientIdentity;
@@ -38,6 +39,10 @@ pub struct State {
     pub grace: Duration,
     /// What runs out when (server certificate, CRLs), for the warnings.
     pub expiries: Vec<crate::tls::Expiry>,
+    /// The server and CA certificates' expiry dates, for the metrics.
+    pub certificates: Vec<crate::metrics::CertificateDate>,
+    /// The CRLs' next-update dates, for the metrics.
+    pub crls: Vec<crate::metrics::CrlDate>,
     /// Files whose changes trigger a reload (`tls.watch`).
     pub watched: Vec<std::path::PathBuf>,
 }
@@ -76,6 +81,7 @@ pub async fn serve(shared: Arc<Shared>, stream: TcpStream, peer: SocketAddr, tra
         },
         _ = &mut pending.evicted => {
             tracing::debug!(%peer, "pending handshake dropped to make room (limits.max_handshakes)");
+            handshake_ended(Some(HandshakeFailure::timeout));
             return;
         }
         _ = drain.reached(Phase::Draining) => return,
@@ -90,12 +96,14 @@ pub async fn serve(shared: Arc<Shared>, stream: TcpStream, peer: SocketAddr, tra
         .collect();
     let Some(leaf) = chain.first() else {
         tracing::warn!(%peer, "TLS handshake finished without a client certificate");
+        failed_after_handshake(HandshakeFailure::no_certificate);
         return;
     };
     let identity = match ClientIdentity::from_der(leaf) {
         Ok(id) => id,
         Err(e) => {
             tracing::warn!(%peer, error = %e, "cannot read the verified client certificate");
+            failed_after_handshake(HandshakeFailure::protocol);
             return;
         }
     };
@@ -216,7 +224,10 @@ async fn handshake(
             Err(_) => {
                 return Err(Failure::FirstByte);
             }
-            Ok(Ok(0)) | Ok(Err(_)) => return Err(Failure::Closed),
+            Ok(Ok(0)) | Ok(Err(_)) => {
+                tracing::debug!(%peer, "connection closed before the TLS handshake");
+                return Err(Failure::Closed);
+            }
             Ok(Ok(_)) => {}
         }
         if first[0].is_ascii_uppercase() {
@@ -225,7 +236,15 @@ async fn handshake(
         }
         acceptor.accept(stream).await.map_err(Failure::Tls)
     };
-    match tokio::time::timeout(limits.handshake_timeout, work).await {
+    let done = tokio::time::timeout(limits.handshake_timeout, work).await;
+    handshake_ended(match &done {
+        Ok(Ok(_)) => None,
+        Err(_) | Ok(Err(Failure::FirstByte)) => Some(HandshakeFailure::timeout),
+        Ok(Err(Failure::Closed)) => return None,
+        Ok(Err(Failure::PlainHttp)) => Some(HandshakeFailure::plain_http),
+        Ok(Err(Failure::Tls(e))) => Some(crate::metrics::handshake::reason(e)),
+    });
+    match done {
         Ok(Ok(tls)) => Some(tls),
         Err(_) => {
             tracing::info!(
@@ -243,10 +262,7 @@ async fn handshake(
             );
             None
         }
-        Ok(Err(Failure::Closed)) => {
-            tracing::debug!(%peer, "connection closed before the TLS handshake");
-            None
-        }
+        Ok(Err(Failure::Closed)) => None,
         Ok(Err(Failure::PlainHttp)) => {
             tracing::info!(%peer, "plain HTTP on the TLS port; answered 400");
             None
@@ -255,6 +271,23 @@ async fn handshake(
             tracing::info!(%peer, error = %e, "TLS handshake failed");
             None
         }
+    }
+}
+
+/// Counts a handshake that began (a byte arrived, or the wait for it ran out), and its failure.
+fn handshake_ended(failure: Option<HandshakeFailure>) {
+    if let Some(m) = crate::metrics::get() {
+        m.handshakes.inc();
+        if let Some(reason) = failure {
+            m.handshake_failed(reason);
+        }
+    }
+}
+
+/// A handshake rustls accepted, whose client dockgate still cannot serve.
+fn failed_after_handshake(reason: HandshakeFailure) {
+    if let Some(m) = crate::metrics::get() {
+        m.handshake_failed(reason);
     }
 }
 

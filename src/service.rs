@@ -26,6 +26,12 @@ pub enum ServiceError {
     Adopt(#[source] std::io::Error),
     #[error("cannot install signal handlers")]
     Signals(#[source] std::io::Error),
+    #[error("metrics.address: cannot listen on {address}")]
+    Metrics {
+        address: SocketAddr,
+        #[source]
+        source: std::io::Error,
+    },
 }
 
 /// How often STATUS= is refreshed; the expiry warnings repeat every `EXPIRY_EVERY` of these.
@@ -61,6 +67,21 @@ pub async fn run(
         .join(", ");
     on_listening(&addrs);
 
+    if let Some(address) = config.metrics {
+        let listener = tokio::net::TcpListener::bind(address)
+            .await
+            .map_err(|source| ServiceError::Metrics { address, source })?;
+        if !address.ip().is_loopback() {
+            tracing::warn!(
+                %address,
+                "metrics.address is not a loopback address: /metrics is plain HTTP without authentication and names clients and certificates; keep it behind a firewall"
+            );
+        }
+        let metrics = crate::metrics::init();
+        metrics.loaded();
+        let source: Arc<dyn crate::metrics::http::Source> = gateway.clone();
+        tokio::spawn(crate::metrics::http::serve(listener, metrics, source));
+    }
     let signals = Signals::install().map_err(ServiceError::Signals)?;
     let last_reload = Arc::new(Mutex::new(String::from("no reload yet")));
     gateway.log_expiry();
@@ -185,6 +206,9 @@ fn reload_once(gateway: &Gateway, path: &Path) -> String {
     let result = Config::load(path)
         .map_err(|e| error_chain(&e))
         .and_then(|config| gateway.reload(&config).map_err(|e| error_chain(&e)));
+    if let Some(m) = crate::metrics::get() {
+        m.reload(result.is_ok());
+    }
     match result {
         Ok(restart) => {
             if restart.is_empty() {

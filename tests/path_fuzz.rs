@@ -275,6 +275,7 @@ fn by_hand(raw: &str) -> Option<String> {
 
 fn reader() -> (Policy, ClientIdentity) {
     let rule = AllowRule {
+        name: "reader".into(),
         matcher: Matcher {
             cn: Some("reader".into()),
             ..Matcher::default()

@@ -26,6 +26,9 @@ use std::sync::{Arc, OnceLock};
 use std::time::Instant;
 
 use crate::config::Access;
+use crate::metrics::labels::{self as metric, RouteLabel};
+use crate::metrics::ByteCounters;
+use crate::policy::routes::Route;
 
 pub mod line;
 pub mod sink;
@@ -60,8 +63,10 @@ impl AuditDecision {
 /// Counters shared between the request, the response and a spliced stream.
 #[derive(Debug, Default)]
 pub struct Counters {
-    pub bytes_in: AtomicU64,
-    pub bytes_out: AtomicU64,
+    bytes_in: AtomicU64,
+    bytes_out: AtomicU64,
+    /// The client's byte counters in the metrics, once its allow entry is known.
+    metered: OnceLock<ByteCounters>,
     status: AtomicU16,
     upgraded: AtomicBool,
     complete: AtomicBool,
@@ -70,6 +75,32 @@ pub struct Counters {
 }
 
 impl Counters {
+    /// Bytes received from the client (request body, or its side of a hijacked stream).
+    pub fn add_in(&self, n: usize) {
+        self.bytes_in.fetch_add(n as u64, Ordering::Relaxed);
+        if let Some(m) = self.metered.get() {
+            m.received.inc_by(n as u64);
+        }
+    }
+
+    /// Bytes sent to the client (response body, or the engine's side of a hijacked stream).
+    pub fn add_out(&self, n: usize) {
+        self.bytes_out.fetch_add(n as u64, Ordering::Relaxed);
+        if let Some(m) = self.metered.get() {
+            m.sent.inc_by(n as u64);
+        }
+    }
+
+    /// From now on, bytes also count for this allow entry in the metrics (and those counted so
+    /// far are added).
+    pub fn meter(&self, counters: ByteCounters) {
+        counters
+            .received
+            .inc_by(self.bytes_in.load(Ordering::Relaxed));
+        counters.sent.inc_by(self.bytes_out.load(Ordering::Relaxed));
+        let _ = self.metered.set(counters);
+    }
+
     pub fn set_status(&self, status: u16) {
         self.status.store(status, Ordering::Relaxed);
     }
@@ -131,8 +162,14 @@ pub struct AuditRecord {
     pub rule: String,
     /// The body field that decided, when a body rule did.
     pub field: String,
+    /// The name of the `[[allow]]` entry that matched, for the metrics.
+    pub identity: Option<Arc<str>>,
+    /// The engine route, for the metrics.
+    pub route_ref: Option<&'static Route>,
     pub counters: Arc<Counters>,
     start: Instant,
+    /// The gauge of open streams this exchange counts in, from its `start` event on.
+    open: Option<prometheus_client::metrics::gauge::Gauge>,
 }
 
 impl AuditRecord {
@@ -151,14 +188,69 @@ impl AuditRecord {
             route: String::new(),
             rule: String::new(),
             field: String::new(),
+            identity: None,
+            route_ref: None,
             counters: Arc::new(Counters::default()),
             start,
+            open: None,
         }
     }
 
-    /// Writes the `start` event of a stream or an upgrade.
-    pub fn start(&self) {
+    /// Names the allow entry and route of this exchange for the metrics; its bytes count for
+    /// that entry from now on.
+    pub fn attribute(&mut self, identity: Option<Arc<str>>, route: Option<&'static Route>) {
+        self.route_ref = route;
+        if let (Some(m), Some(name)) = (crate::metrics::get(), &identity) {
+            self.counters.meter(m.byte_counters(name));
+        }
+        self.identity = identity;
+    }
+
+    /// Writes the `start` event of a stream or an upgrade, which counts as open from now on.
+    pub fn start(&mut self) {
+        if let Some(m) = crate::metrics::get() {
+            let gauge = if self.counters.upgraded.load(Ordering::Relaxed) {
+                m.upgraded_streams_open.clone()
+            } else {
+                m.streams_open.clone()
+            };
+            gauge.inc();
+            self.open = Some(gauge);
+        }
         self.emit("start");
+    }
+
+    /// Counts the finished exchange in the metrics.
+    fn measure(&self, m: &crate::metrics::Metrics) {
+        let identity = self
+            .identity
+            .clone()
+            .unwrap_or_else(|| Arc::from("unknown"));
+        let profile = metric::Profile(self.access.clone());
+        let method = metric::method_str(&self.target.method);
+        let route = RouteLabel(self.route_ref);
+        m.requests
+            .get_or_create(&metric::RequestLabels {
+                identity: identity.clone(),
+                profile: profile.clone(),
+                method,
+                route,
+                code: self.counters.status.load(Ordering::Relaxed),
+                decision: self.decision.as_str(),
+            })
+            .inc();
+        if let Some(open) = &self.open {
+            open.dec();
+        } else if !self.counters.upgraded.load(Ordering::Relaxed) {
+            m.durations
+                .get_or_create(&metric::DurationLabels {
+                    identity,
+                    profile,
+                    method,
+                    route,
+                })
+                .observe(self.start.elapsed().as_secs_f64());
+        }
     }
 
     fn emit(&self, event: &'static str) {
@@ -221,6 +313,9 @@ impl AuditRecord {
 impl Drop for AuditRecord {
     fn drop(&mut self) {
         self.emit("end");
+        if let Some(m) = crate::metrics::get() {
+            self.measure(m);
+        }
     }
 }
 

@@ -21,6 +21,7 @@ pub struct RawConfig {
     pub limits: RawLimits,
     #[serde(default)]
     pub shutdown: RawShutdown,
+    pub metrics: Option<RawMetrics>,
     #[serde(default)]
     pub allow: Vec<RawAllow>,
     /// `[profiles.NAME]` tables, by name.
@@ -174,9 +175,17 @@ pub struct RawLimits {
     pub max_inspected_body: Option<i64>,
 }
 
+/// `[metrics]`: the plain-HTTP listener for Prometheus.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawMetrics {
+    pub address: Option<String>,
+}
+
 #[derive(Debug, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct RawAllow {
+    pub name: Option<String>,
     pub cn: Option<String>,
     pub ou: Option<String>,
     pub dns: Option<String>,

@@ -30,6 +30,8 @@ pub struct Config {
     pub log: LogSettings,
     pub limits: Limits,
     pub shutdown: ShutdownSettings,
+    /// `[metrics] address`: where `/metrics` and `/health` are served (plain HTTP); `None`: off.
+    pub metrics: Option<SocketAddr>,
     pub allow: Vec<AllowRule>,
     /// `[profiles.NAME]`, by name.
     pub profiles: Vec<Profile>,
@@ -139,7 +141,7 @@ impl Default for Limits {
 }
 
 /// How much of the API a matched client may use.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub enum Access {
     Full,
     ReadOnly,
@@ -172,6 +174,9 @@ pub struct Matcher {
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct AllowRule {
+    /// What metrics call the clients this entry admits (`allow[N].name`; else its `cn` when that
+    /// is not `"*"` and not taken by an earlier entry; else `allow-N`). Unique in a config.
+    pub name: Arc<str>,
     pub matcher: Matcher,
     pub access: Access,
 }

@@ -155,12 +155,15 @@ pub(super) fn validate(raw: RawConfig, path: &Path) -> Result<Config, ConfigErro
         .iter()
         .map(|(name, p)| profile::profile(&pctx, name, p))
         .collect::<Result<Vec<_>, _>>()?;
-    let allow = raw
-        .allow
-        .iter()
-        .enumerate()
-        .map(|(i, a)| allow_rule(&ctx, i, a, &profiles))
-        .collect::<Result<Vec<_>, _>>()?;
+    let mut allow: Vec<AllowRule> = Vec::with_capacity(raw.allow.len());
+    for (i, a) in raw.allow.iter().enumerate() {
+        let rule = allow_rule(&ctx, i, a, &profiles, &allow)?;
+        allow.push(rule);
+    }
+    let metrics = match &raw.metrics {
+        None => None,
+        Some(m) => Some(metrics_address(&ctx, m.address.as_deref(), &listen)?),
+    };
 
     Ok(Config {
         source: path.to_path_buf(),
@@ -170,9 +173,42 @@ pub(super) fn validate(raw: RawConfig, path: &Path) -> Result<Config, ConfigErro
         log,
         limits,
         shutdown,
+        metrics,
         allow,
         profiles,
     })
+}
+
+/// `metrics.address`: a plain-HTTP listener, so never one of the TLS addresses.
+fn metrics_address(
+    ctx: &Ctx<'_>,
+    address: Option<&str>,
+    listen: &[SocketAddr],
+) -> Result<SocketAddr, ConfigError> {
+    const KEY: &str = "metrics.address";
+    let Some(a) = address else {
+        return Err(ctx.err(
+            KEY,
+            "is required in [metrics] (for example \"127.0.0.1:9323\"); leave [metrics] out to switch metrics off",
+        ));
+    };
+    let addr: SocketAddr = a.trim().parse().map_err(|_| {
+        ctx.err(
+            KEY,
+            format!("`{a}` is not an address like \"127.0.0.1:9323\" or \"[::1]:9323\""),
+        )
+    })?;
+    let clash = listen.iter().any(|l| {
+        l.port() == addr.port()
+            && (l.ip() == addr.ip() || l.ip().is_unspecified() || addr.ip().is_unspecified())
+    });
+    if clash {
+        return Err(ctx.err(
+            KEY,
+            format!("`{a}` overlaps listen.addresses: metrics are plain HTTP and need a port of their own"),
+        ));
+    }
+    Ok(addr)
 }
 
 fn listen_addresses(ctx: &Ctx<'_>, addresses: &[String]) -> Result<Vec<SocketAddr>, ConfigError> {
@@ -283,6 +319,7 @@ fn allow_rule(
     i: usize,
     raw: &RawAllow,
     profiles: &[Profile],
+    earlier: &[AllowRule],
 ) -> Result<AllowRule, ConfigError> {
     let key = |k: &str| format!("allow[{i}].{k}");
     let text = |k: &str, v: &Option<String>| -> Result<Option<String>, ConfigError> {
@@ -347,5 +384,36 @@ fn allow_rule(
             ))
         }
     };
-    Ok(AllowRule { matcher, access })
+    let taken = |n: &str| earlier.iter().any(|r| &*r.name == n);
+    let name = match &raw.name {
+        Some(n) => {
+            let valid = !n.is_empty()
+                && n.len() <= 64
+                && n
+                    .chars()
+                    .all(|c| c.is_ascii_alphanumeric() || "-_.@:".contains(c));
+            if !valid {
+                return Err(ctx.err(
+                    key("name"),
+                    format!("`{n}` must be 1 to 64 characters of letters, digits and - _ . @ :"),
+                ));
+            }
+            if taken(n) {
+                return Err(ctx.err(
+                    key("name"),
+                    format!("`{n}` is the name of an earlier [[allow]] entry: names must be unique"),
+                ));
+            }
+            n.clone()
+        }
+        None => match &matcher.cn {
+            Some(cn) if cn != "*" && !taken(cn) => cn.clone(),
+            _ => format!("allow-{i}"),
+        },
+    };
+    Ok(AllowRule {
+        name: Arc::from(name),
+        matcher,
+        access,
+    })
 }

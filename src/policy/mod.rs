@@ -118,6 +118,8 @@ pub struct Verdict {
     pub route: Option<&'static Route>,
     /// The profile entry that allowed the request.
     pub entry: Option<String>,
+    /// The name of the `[[allow]]` entry that matched the client.
+    pub identity: Option<Arc<str>>,
 }
 
 impl Verdict {
@@ -158,10 +160,12 @@ impl Policy {
 
     /// The access level of the first entry matching `id`.
     pub fn access_for(&self, id: &ClientIdentity) -> Option<Access> {
-        self.rules
-            .iter()
-            .find(|r| matches(&r.matcher, id))
-            .map(|r| r.access.clone())
+        self.entry_for(id).map(|r| r.access.clone())
+    }
+
+    /// The first `[[allow]]` entry matching `id`.
+    pub fn entry_for(&self, id: &ClientIdentity) -> Option<&AllowRule> {
+        self.rules.iter().find(|r| matches(&r.matcher, id))
     }
 
     pub fn profile(&self, name: &str) -> Option<&Profile> {
@@ -189,10 +193,13 @@ impl Policy {
             inspect: None,
             route,
             entry: None,
+            identity: None,
         };
-        let Some(access) = self.access_for(id) else {
+        let Some(rule) = self.entry_for(id) else {
             return v;
         };
+        v.identity = Some(rule.name.clone());
+        let access = rule.access.clone();
         match &access {
             Access::Full => {}
             Access::ReadOnly => {

@@ -16,7 +16,11 @@ fn id(cn: &str) -> ClientIdentity {
 }
 
 fn rule(matcher: Matcher, access: Access) -> AllowRule {
-    AllowRule { matcher, access }
+    AllowRule {
+        name: std::sync::Arc::from("test"),
+        matcher,
+        access,
+    }
 }
 
 fn cn(name: &str) -> Matcher {

@@ -5,7 +5,6 @@
 //! sends them.
 
 use std::pin::Pin;
-use std::sync::atomic::Ordering;
 use std::sync::Arc;
 use std::task::{Context, Poll};
 
@@ -13,6 +12,7 @@ use bytes::Bytes;
 use http_body::{Body, Frame, SizeHint};
 use hyper::body::Incoming;
 
+use crate::metrics::labels::EngineError;
 use crate::audit::{AuditRecord, Counters};
 
 /// The request body on its way to the engine: streamed frame by frame, or (for an inspected
@@ -33,9 +33,7 @@ impl RequestBody {
 
     /// A body already received whole (and counted).
     pub fn full(bytes: Bytes, counters: Arc<Counters>) -> RequestBody {
-        counters
-            .bytes_in
-            .fetch_add(bytes.len() as u64, Ordering::Relaxed);
+        counters.add_in(bytes.len());
         RequestBody {
             inner: Inner::Full((!bytes.is_empty()).then_some(bytes)),
             counters,
@@ -59,9 +57,7 @@ impl Body for RequestBody {
         let polled = Pin::new(body).poll_frame(cx);
         if let Poll::Ready(Some(Ok(frame))) = &polled {
             if let Some(data) = frame.data_ref() {
-                this.counters
-                    .bytes_in
-                    .fetch_add(data.len() as u64, Ordering::Relaxed);
+                this.counters.add_in(data.len());
             }
         }
         polled
@@ -172,7 +168,7 @@ impl ResponseBody {
 
     fn count(&self, n: usize) {
         if let Some(r) = &self.record {
-            r.counters.bytes_out.fetch_add(n as u64, Ordering::Relaxed);
+            r.counters.add_out(n);
         }
     }
 
@@ -215,7 +211,12 @@ impl Body for ResponseBody {
                 }
             }
             Poll::Ready(None) => this.finish(),
-            _ => {}
+            Poll::Ready(Some(Err(_))) => {
+                if let Some(m) = crate::metrics::get() {
+                    m.engine_error(EngineError::died_mid_response);
+                }
+            }
+            Poll::Pending => {}
         }
         polled
     }

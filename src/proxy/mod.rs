@@ -160,8 +160,10 @@ impl Proxy {
             form_body,
         };
         if decoded == whoami::PATH && req.method() == http::Method::GET {
-            let access = self.policy.access_for(&session.identity);
-            let record = record(AuditDecision::Allow, access.clone());
+            let entry = self.policy.entry_for(&session.identity);
+            let access = entry.map(|e| e.access.clone());
+            let mut record = record(AuditDecision::Allow, access.clone());
+            record.attribute(entry.map(|e| e.name.clone()), None);
             return Ok(whoami::response(&session.identity, access, record));
         }
         let verdict = self.policy.judge(&session.identity, &view);
@@ -169,6 +171,7 @@ impl Proxy {
         let noted = |decision, denial: Option<&Denial>| {
             let mut r = record(decision, access.clone());
             r.route = verdict.route_text();
+            r.attribute(verdict.identity.clone(), verdict.route);
             if let Some(d) = denial {
                 r.rule = d.rule.clone();
                 r.field = d.field.clone().unwrap_or_default();
@@ -265,7 +268,7 @@ impl Proxy {
         mut req: Request<Incoming>,
         upgrade: Option<HeaderValue>,
         inspected: Option<Bytes>,
-        record: AuditRecord,
+        mut record: AuditRecord,
     ) -> Response<ResponseBody> {
         let client_upgrade = upgrade.as_ref().map(|_| hyper::upgrade::on(&mut req));
         let upstream_req = match self.upstream_request(req, upgrade, inspected, &record) {
@@ -274,8 +277,19 @@ impl Proxy {
         };
         let (mut resp, sender) = match self.send(upstream_req).await {
             Ok(r) => r,
-            Err(e) => return e.into_response(record),
+            Err(e) => {
+                if let (Some(m), ProxyError::Upstream(u)) = (crate::metrics::get(), &e) {
+                    if let Some(kind) = u.metric_kind() {
+                        m.engine_error(kind);
+                        m.engine_contact(false);
+                    }
+                }
+                return e.into_response(record);
+            }
         };
+        if let Some(m) = crate::metrics::get() {
+            m.engine_contact(true);
+        }
         record.counters.set_status(resp.status().as_u16());
         if resp.status() == StatusCode::SWITCHING_PROTOCOLS {
             let Some(client_upgrade) = client_upgrade else {

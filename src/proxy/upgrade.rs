@@ -15,7 +15,6 @@
 //! client socket finds dead peers.
 
 use std::io;
-use std::sync::atomic::{AtomicU64, Ordering};
 
 use hyper::upgrade::OnUpgrade;
 use hyper_util::rt::TokioIo;
@@ -47,7 +46,7 @@ pub async fn splice(client: OnUpgrade, engine: OnUpgrade, record: AuditRecord) {
     let counters = record.counters.clone();
 
     let to_engine = async {
-        let end = match copy(&mut client_r, &mut engine_w, &counters.bytes_in).await {
+        let end = match copy(&mut client_r, &mut engine_w, |n| counters.add_in(n)).await {
             Ok(()) => InputEnd::HalfClosed,
             Err(Side::Read(e)) if e.kind() == io::ErrorKind::UnexpectedEof => InputEnd::HalfClosed,
             Err(Side::Read(e)) => {
@@ -65,7 +64,7 @@ pub async fn splice(client: OnUpgrade, engine: OnUpgrade, record: AuditRecord) {
         end
     };
     let to_client = async {
-        let result = copy(&mut engine_r, &mut client_w, &counters.bytes_out).await;
+        let result = copy(&mut engine_r, &mut client_w, |n| counters.add_out(n)).await;
         let _ = client_w.shutdown().await;
         result
     };
@@ -94,7 +93,7 @@ enum Side {
 }
 
 /// Copies until EOF, flushing after every read so interactive bytes are never held back.
-async fn copy<R, W>(reader: &mut R, writer: &mut W, count: &AtomicU64) -> Result<(), Side>
+async fn copy<R, W>(reader: &mut R, writer: &mut W, count: impl Fn(usize)) -> Result<(), Side>
 where
     R: AsyncRead + Unpin,
     W: AsyncWrite + Unpin,
@@ -107,6 +106,6 @@ where
         }
         writer.write_all(&buf[..n]).await.map_err(Side::Write)?;
         writer.flush().await.map_err(Side::Write)?;
-        count.fetch_add(n as u64, Ordering::Relaxed);
+        count(n);
     }
 }

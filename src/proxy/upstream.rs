@@ -21,6 +21,7 @@ use tokio::net::UnixStream;
 use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 
 use super::body::RequestBody;
+use crate::metrics::labels::EngineError;
 
 pub type Sender = http1::SendRequest<RequestBody>;
 
@@ -77,6 +78,30 @@ impl UpstreamError {
             UpstreamError::Request { .. } => "the request to it failed",
         }
     }
+}
+
+impl UpstreamError {
+    /// The `dockgate_engine_errors_total` kind; `None` for the gateway's own limit (`Busy`) and
+    /// for running out of descriptors, which are not the engine's doing.
+    pub fn metric_kind(&self) -> Option<EngineError> {
+        match self {
+            UpstreamError::Connect { source, .. } => match source.kind() {
+                std::io::ErrorKind::NotFound => Some(EngineError::socket_missing),
+                std::io::ErrorKind::PermissionDenied => Some(EngineError::permission_denied),
+                _ if source.raw_os_error().is_some_and(is_fd_exhaustion) => None,
+                _ => Some(EngineError::connect_refused),
+            },
+            UpstreamError::Handshake { .. } => Some(EngineError::connect_refused),
+            UpstreamError::ConnectTimeout { .. } => Some(EngineError::timeout),
+            UpstreamError::Busy { .. } => None,
+            UpstreamError::Request { .. } => Some(EngineError::died_mid_response),
+        }
+    }
+}
+
+/// EMFILE or ENFILE: the gateway (or the system) is out of file descriptors.
+fn is_fd_exhaustion(errno: i32) -> bool {
+    errno == rustix::io::Errno::MFILE.raw_os_error() || errno == rustix::io::Errno::NFILE.raw_os_error()
 }
 
 /// Whether a connection was kept from an earlier request or opened for this one.
@@ -265,6 +290,36 @@ impl Upstream {
             }
         }
         Ok((self.connect().await?, Reuse::New))
+    }
+
+    /// `GET /_ping` on a pooled or new connection, for health checks: `Err` says why not, in one
+    /// line. The connection goes back to the pool when the answer was read whole.
+    pub async fn ping(&self) -> Result<(), String> {
+        use http_body_util::BodyExt;
+        let chain = |e: &dyn std::error::Error| crate::check::error_chain(e);
+        let (mut sender, _) = self.sender().await.map_err(|e| chain(&e))?;
+        let req = http::Request::get("/_ping")
+            .header(http::header::HOST, "docker")
+            .body(RequestBody::full(
+                bytes::Bytes::new(),
+                Arc::new(crate::audit::Counters::default()),
+            ))
+            .map_err(|e| e.to_string())?;
+        let resp = sender
+            .send_request(req)
+            .await
+            .map_err(|e| chain(&self.request_error(e)))?;
+        let status = resp.status();
+        resp.into_body()
+            .collect()
+            .await
+            .map_err(|e| chain(&self.request_error(e)))?;
+        self.pool.put(sender);
+        if status.is_success() {
+            Ok(())
+        } else {
+            Err(format!("the engine answered /_ping with {status}"))
+        }
     }
 
     pub fn request_error(&self, source: hyper::Error) -> UpstreamError {

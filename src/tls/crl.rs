@@ -87,6 +87,15 @@ pub struct CrlInfo {
 }
 
 impl CrlInfo {
+    /// The issuer's name as `CN=…, O=…` (its DER in hex when it does not parse).
+    pub fn issuer_name(&self) -> String {
+        use x509_parser::prelude::{FromDer, X509Name};
+        match X509Name::from_der(&self.issuer) {
+            Ok((_, name)) => name.to_string(),
+            Err(_) => self.issuer.iter().map(|b| format!("{b:02x}")).collect(),
+        }
+    }
+
     /// Whether this CRL speaks for the issuer of `id`: same name, and the same key identifier
     /// when both sides carry one.
     fn covers(&self, id: &CertId) -> bool {

@@ -75,6 +75,10 @@ pub struct TlsSetup {
     pub revocations: Arc<Revocations>,
     /// When the server certificate expires.
     pub server_not_after: Option<time::OffsetDateTime>,
+    /// The server certificate's subject, as `CN=…, O=…`.
+    pub server_subject: String,
+    /// Each CA certificate of `tls.ca`: its subject and when it expires.
+    pub cas: Vec<(String, time::OffsetDateTime)>,
 }
 
 /// The crypto provider of the TLS server: aws-lc-rs, offering the hybrid post-quantum key
@@ -113,10 +117,8 @@ pub fn setup(files: &TlsFiles) -> Result<TlsSetup, TlsError> {
     }
     let verifier = Arc::new(verifier);
     let chain = load_certs(&files.cert).map_err(TlsError::Cert)?;
-    let server_not_after = chain.first().and_then(|c| {
-        let (_, cert) = X509Certificate::from_der(c).ok()?;
-        time::OffsetDateTime::from_unix_timestamp(cert.validity().not_after.timestamp()).ok()
-    });
+    let server = chain.first().and_then(|c| subject_and_not_after(c));
+    let cas = cas.iter().filter_map(|c| subject_and_not_after(c)).collect();
     let key = load_key(&files.key).map_err(TlsError::Key)?;
     let mut config = ServerConfig::builder_with_provider(provider)
         .with_protocol_versions(&[&rustls::version::TLS13, &rustls::version::TLS12])
@@ -135,8 +137,17 @@ pub fn setup(files: &TlsFiles) -> Result<TlsSetup, TlsError> {
         config: Arc::new(config),
         verifier,
         revocations: Arc::new(revocations),
-        server_not_after,
+        server_not_after: server.as_ref().map(|s| s.1),
+        server_subject: server.map(|s| s.0).unwrap_or_default(),
+        cas,
     })
+}
+
+/// A certificate's subject (`CN=…, O=…`) and notAfter, if it parses.
+fn subject_and_not_after(der: &[u8]) -> Option<(String, time::OffsetDateTime)> {
+    let (_, cert) = X509Certificate::from_der(der).ok()?;
+    let at = time::OffsetDateTime::from_unix_timestamp(cert.validity().not_after.timestamp()).ok()?;
+    Some((cert.subject().to_string(), at))
 }
 
 /// Warn this long before a server certificate or CRL runs out.

@@ -170,6 +170,14 @@ impl LeafProblem {
     }
 }
 
+impl std::fmt::Display for LeafProblem {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.describe())
+    }
+}
+
+impl std::error::Error for LeafProblem {}
+
 /// Why a client's chain is refused before path building.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
 pub enum ChainProblem {
@@ -292,9 +300,17 @@ impl ClientCertVerifier for ClientVerifier {
                 }
             }
         }
-        Err(refusal.unwrap_or(rustls::Error::InvalidCertificate(
+        let refusal = refusal.unwrap_or(rustls::Error::InvalidCertificate(
             CertificateError::UnknownIssuer,
-        )))
+        ));
+        // A CA certificate sent as the client certificate: say so (WebPKI's own error for it is
+        // opaque), unless a date or revocation already told more.
+        if rank(&refusal) < 3 && check_client_leaf(end_entity) == Err(LeafProblem::IsCa) {
+            return Err(rustls::Error::InvalidCertificate(CertificateError::Other(
+                OtherError(Arc::new(LeafProblem::IsCa)),
+            )));
+        }
+        Err(refusal)
     }
 
     fn verify_tls12_signature(
@@ -333,7 +349,8 @@ fn leaf_verdict(
         );
         return Err(rustls::Error::InvalidCertificate(match problem {
             LeafProblem::Unparsable => CertificateError::BadEncoding,
-            LeafProblem::NoClientAuthUsage | LeafProblem::IsCa => CertificateError::InvalidPurpose,
+            LeafProblem::NoClientAuthUsage => CertificateError::InvalidPurpose,
+            LeafProblem::IsCa => CertificateError::Other(OtherError(Arc::new(problem))),
         }));
     }
     Ok(verified)

@@ -1,0 +1,210 @@
+//! The metrics listener: plain HTTP/1.1 on `[metrics] address`, apart from the TLS port.
+//!
+//! `GET /metrics`: the exposition (OpenMetrics when the scraper asks for it, as Prometheus does;
+//! else the Prometheus text format, which `curl` and `promtool check metrics` read).
+//! `GET /health`: `200 ok` when the gateway is serving and the engine answers `/_ping` now,
+//! else `503` with a one-line reason. Both probe the engine first (bounded by
+//! `ENGINE_PROBE_TIMEOUT`), so `dockgate_engine_up` and `/health` are current even when no
+//! client is sending requests.
+
+use std::convert::Infallible;
+use std::sync::Arc;
+use std::time::Duration;
+
+use bytes::Bytes;
+use http::{header, HeaderValue, Method, Request, Response, StatusCode};
+use http_body_util::Full;
+use hyper::body::Incoming;
+use hyper::server::conn::http1;
+use hyper::service::service_fn;
+use hyper_util::rt::{TokioIo, TokioTimer};
+use tokio::net::TcpListener;
+use tokio::sync::Semaphore;
+
+use super::{CertificateDate, CrlDate, Metrics};
+use crate::proxy::Upstream;
+
+/// The longest a scrape or health check waits for the engine's `/_ping`.
+pub const ENGINE_PROBE_TIMEOUT: Duration = Duration::from_secs(2);
+
+/// Scrapers and health checkers served at once; more wait in the backlog.
+const MAX_CONNECTIONS: usize = 32;
+
+/// What the gateway is now, read at each scrape.
+#[derive(Debug, Clone)]
+pub struct Snapshot {
+    /// Accepting and serving (not draining).
+    pub serving: bool,
+    pub connections_open: usize,
+    pub certificates: Vec<CertificateDate>,
+    pub crls: Vec<CrlDate>,
+    /// The current way to the engine.
+    pub engine: Upstream,
+}
+
+/// Where snapshots come from (the running gateway).
+pub trait Source: Send + Sync + 'static {
+    fn snapshot(&self) -> Snapshot;
+}
+
+const OPENMETRICS: &str = "application/openmetrics-text; version=1.0.0; charset=utf-8";
+const PROMETHEUS_TEXT: &str = "text/plain; version=0.0.4; charset=utf-8";
+
+/// Serves `/metrics` and `/health` on `listener` for as long as the process runs.
+pub async fn serve(listener: TcpListener, metrics: &'static Metrics, source: Arc<dyn Source>) {
+    if let Ok(addr) = listener.local_addr() {
+        tracing::info!(%addr, "serving /metrics and /health (plain HTTP)");
+    }
+    let slots = Arc::new(Semaphore::new(MAX_CONNECTIONS));
+    loop {
+        let Ok(permit) = slots.clone().acquire_owned().await else {
+            return;
+        };
+        let stream = match listener.accept().await {
+            Ok((stream, _)) => stream,
+            Err(e) => {
+                tracing::debug!(error = %e, "metrics listener: accept failed");
+                // Out of descriptors or similar: do not spin.
+                tokio::time::sleep(Duration::from_millis(100)).await;
+                continue;
+            }
+        };
+        let source = source.clone();
+        tokio::spawn(async move {
+            let service = service_fn(move |req| answer(metrics, source.clone(), req));
+            let conn = http1::Builder::new()
+                .timer(TokioTimer::new())
+                .header_read_timeout(Duration::from_secs(10))
+                .serve_connection(TokioIo::new(stream), service);
+            if let Err(e) = conn.await {
+                tracing::debug!(error = %e, "metrics connection ended with an error");
+            }
+            drop(permit);
+        });
+    }
+}
+
+async fn answer(
+    metrics: &'static Metrics,
+    source: Arc<dyn Source>,
+    req: Request<Incoming>,
+) -> Result<Response<Full<Bytes>>, Infallible> {
+    if req.method() != Method::GET && req.method() != Method::HEAD {
+        let mut r = text(StatusCode::METHOD_NOT_ALLOWED, "only GET and HEAD\n");
+        r.headers_mut()
+            .insert(header::ALLOW, HeaderValue::from_static("GET, HEAD"));
+        return Ok(r);
+    }
+    let snapshot = source.snapshot();
+    Ok(match req.uri().path() {
+        "/metrics" => {
+            let _ = probe(metrics, &snapshot.engine).await;
+            metrics
+                .connections_open
+                .set(snapshot.connections_open as i64);
+            metrics.set_expiries(&snapshot.certificates, &snapshot.crls);
+            let body = metrics.encode();
+            let open_metrics = req
+                .headers()
+                .get_all(header::ACCEPT)
+                .iter()
+                .filter_map(|v| v.to_str().ok())
+                .any(|v| v.contains("application/openmetrics-text"));
+            let (content_type, body) = if open_metrics {
+                (OPENMETRICS, body)
+            } else {
+                (PROMETHEUS_TEXT, prometheus_text(&body))
+            };
+            let mut r = Response::new(Full::new(Bytes::from(body)));
+            r.headers_mut()
+                .insert(header::CONTENT_TYPE, HeaderValue::from_static(content_type));
+            r
+        }
+        "/health" => {
+            let engine = probe(metrics, &snapshot.engine).await;
+            match (snapshot.serving, engine) {
+                (false, _) => text(
+                    StatusCode::SERVICE_UNAVAILABLE,
+                    "draining: shutting down, not accepting connections\n",
+                ),
+                (true, Err(reason)) => text(
+                    StatusCode::SERVICE_UNAVAILABLE,
+                    &format!("engine unreachable: {reason}\n"),
+                ),
+                (true, Ok(())) => text(StatusCode::OK, "ok: serving, the engine answers\n"),
+            }
+        }
+        _ => text(
+            StatusCode::NOT_FOUND,
+            "not found: this listener serves /metrics and /health\n",
+        ),
+    })
+}
+
+/// Asks the engine for `/_ping` and records the result; `Err` holds a one-line reason.
+async fn probe(metrics: &Metrics, engine: &Upstream) -> Result<(), String> {
+    let result = match tokio::time::timeout(ENGINE_PROBE_TIMEOUT, engine.ping()).await {
+        Ok(r) => r,
+        Err(_) => Err(format!(
+            "no answer to /_ping within {ENGINE_PROBE_TIMEOUT:?}"
+        )),
+    };
+    metrics.engine_contact(result.is_ok());
+    result.map_err(|r| r.replace(['\r', '\n'], " "))
+}
+
+fn text(status: StatusCode, body: &str) -> Response<Full<Bytes>> {
+    let mut r = Response::new(Full::new(Bytes::from(body.to_string())));
+    *r.status_mut() = status;
+    r.headers_mut().insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("text/plain; charset=utf-8"),
+    );
+    r
+}
+
+/// OpenMetrics text as the Prometheus text format (0.0.4): counter families are named with
+/// their `_total` suffix, and the `# UNIT` and `# EOF` lines go.
+fn prometheus_text(open_metrics: &str) -> String {
+    let mut out = String::with_capacity(open_metrics.len());
+    let mut counters: Vec<&str> = Vec::new();
+    for line in open_metrics.lines() {
+        if let Some(rest) = line.strip_prefix("# TYPE ") {
+            if let Some(name) = rest.strip_suffix(" counter") {
+                counters.push(name);
+            }
+        }
+    }
+    for line in open_metrics.lines() {
+        if line == "# EOF" || line.starts_with("# UNIT ") {
+            continue;
+        }
+        let renamed = ["# TYPE ", "# HELP "].iter().find_map(|prefix| {
+            let rest = line.strip_prefix(prefix)?;
+            let (name, tail) = rest.split_once(' ')?;
+            counters
+                .contains(&name)
+                .then(|| format!("{prefix}{name}_total {tail}"))
+        });
+        match renamed {
+            Some(l) => out.push_str(&l),
+            None => out.push_str(line),
+        }
+        out.push('\n');
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::prometheus_text;
+
+    #[test]
+    fn counters_get_their_total_names_and_the_eof_goes() {
+        let om = "# HELP a_requests Requests.\n# TYPE a_requests counter\na_requests_total{x=\"1\"} 2\n# HELP g A gauge.\n# TYPE g gauge\ng 1\n# EOF\n";
+        assert_eq!(
+            prometheus_text(om),
+            "# HELP a_requests_total Requests.\n# TYPE a_requests_total counter\na_requests_total{x=\"1\"} 2\n# HELP g A gauge.\n# TYPE g gauge\ng 1\n"
+        );
+    }
+}
