@@ -1,5 +1,5 @@
 # Installs dockgate as a system service: the binary, the systemd units, the example config, the
-# service user (sysusers.d) and the README. Honours DESTDIR and PREFIX:
+# service user (sysusers.d), the README and the Prometheus alert rules. Honours DESTDIR and PREFIX:
 #   sudo make install                       # PREFIX=/usr/local, creates the user, reloads systemd
 #   make install DESTDIR=/tmp/root PREFIX=/usr   # staged install, touches nothing else
 # BIN picks the binary to install (default: a release build, made if missing).
@@ -30,6 +30,7 @@ install: $(BIN)
 	chmod 0644 $(DESTDIR)$(UNITDIR)/dockgate.service $(DESTDIR)$(UNITDIR)/dockgate.socket
 	install -D -m 0644 systemd/dockgate.sysusers $(DESTDIR)$(SYSUSERSDIR)/dockgate.conf
 	install -D -m 0644 README.md $(DESTDIR)$(DOCDIR)/README.md
+	install -D -m 0644 config/prometheus/dockgate-alerts.yml $(DESTDIR)$(DOCDIR)/prometheus/dockgate-alerts.yml
 	install -d -m 0750 $(DESTDIR)$(SYSCONFDIR)/dockgate
 	test -e $(DESTDIR)$(SYSCONFDIR)/dockgate/dockgate.toml || \
 	    install -m 0640 config/dockgate.toml $(DESTDIR)$(SYSCONFDIR)/dockgate/dockgate.toml

@@ -119,6 +119,7 @@ pub async fn run(config: &Config, engine_optional: bool) -> Vec<Line> {
     let policy = crate::policy::Policy::new(&config.allow, &config.profiles);
     out.extend(policy.warnings().into_iter().map(Line::Warn));
     out.push(open_files(&config.limits));
+    out.extend(metrics_line(config.metrics));
     match ping(
         &config.upstream.socket,
         config.limits.upstream_connect_timeout,
@@ -137,6 +138,20 @@ pub async fn run(config: &Config, engine_optional: bool) -> Vec<Line> {
         Err(e) => out.push(Line::Fail(error_chain(&e))),
     }
     out
+}
+
+/// Where metrics are served, and a warning when that is beyond loopback.
+fn metrics_line(address: Option<std::net::SocketAddr>) -> Option<Line> {
+    let address = address?;
+    Some(if address.ip().is_loopback() {
+        Line::Ok(format!(
+            "metrics: /metrics and /health on http://{address} (plain HTTP)"
+        ))
+    } else {
+        Line::Warn(format!(
+            "metrics.address {address} is not a loopback address: /metrics is plain HTTP without authentication and names clients and certificates; keep it behind a firewall"
+        ))
+    })
 }
 
 /// The open-file limit `serve` would get (it raises the soft limit up to the hard one) against

@@ -11,6 +11,8 @@
 //!   connection with half-close; the registry of open sessions that a reload re-checks.
 //! - [`policy`]: pure `decide(identity, request)`, compiled once from `[[allow]]`.
 //! - [`audit`]: one audit event per request on its own tracing target.
+//! - [`metrics`]: Prometheus counters per allow entry and decision, handshake failures by
+//!   reason, engine health; `/metrics` and `/health` on a plain-HTTP listener of their own.
 //!
 //! Beside it: [`fdlimit`] (the open-file limit against the connection limits), [`config`] (load → validate → typed `Config`), [`tls`] (server config, client
 //! verifier, identity, CRLs), [`service`] (the process lifecycle: systemd sockets, readiness,

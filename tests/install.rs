@@ -46,6 +46,9 @@ fn make_install_into_destdir() {
     assert_eq!(mode(&d.join("etc/dockgate/dockgate.toml")), 0o640);
     assert_eq!(mode(&d.join("usr/lib/sysusers.d/dockgate.conf")), 0o644);
     assert!(d.join("usr/share/doc/dockgate/README.md").is_file());
+    assert!(d
+        .join("usr/share/doc/dockgate/prometheus/dockgate-alerts.yml")
+        .is_file());
     let sysusers =
         std::fs::read_to_string(d.join("usr/lib/sysusers.d/dockgate.conf")).expect("read");
     assert!(sysusers.lines().any(|l| l.starts_with("u dockgate ")));
@@ -144,6 +147,10 @@ fn cargo_deb_builds_the_same_package() {
         ("./usr/lib/sysusers.d/dockgate.conf", "-rw-r--r--"),
         ("./etc/dockgate/dockgate.toml", "-rw-r-----"),
         ("./usr/share/doc/dockgate/README.md", "-rw-r--r--"),
+        (
+            "./usr/share/doc/dockgate/prometheus/dockgate-alerts.yml",
+            "-rw-r--r--",
+        ),
     ] {
         assert!(
             listing

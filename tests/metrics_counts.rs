@@ -51,8 +51,10 @@ fn counters_move_by_exactly_what_was_done() {
     let crl = pki.path().join("crl.pem");
     std::fs::write(
         &crl,
-        pki.ca
-            .crl(&[serial_of(&revoked.cert())], now + time::Duration::days(30)),
+        pki.ca.crl(
+            &[serial_of(&revoked.cert())],
+            now + time::Duration::days(30),
+        ),
     )
     .expect("crl");
     let metrics_addr = free_addr();
@@ -180,7 +182,14 @@ fn counters_move_by_exactly_what_was_done() {
     }
     for _ in 0..2 {
         let out = curl(&reader)
-            .args(["-X", "POST", "-H", "Content-Type: application/json", "-d", "{}"])
+            .args([
+                "-X",
+                "POST",
+                "-H",
+                "Content-Type: application/json",
+                "-d",
+                "{}",
+            ])
             .arg(gw.url("/v1.41/containers/create"))
             .output()
             .expect("curl");
@@ -327,7 +336,10 @@ fn counters_move_by_exactly_what_was_done() {
     assert_eq!(s.sum("dockgate_engine_up", &[]), 1.0);
     assert_eq!(s.sum("dockgate_engine_errors_total", &[]), 0.0);
     assert_eq!(
-        s.sum("dockgate_build_info", &[("version", env!("CARGO_PKG_VERSION"))]),
+        s.sum(
+            "dockgate_build_info",
+            &[("version", env!("CARGO_PKG_VERSION"))]
+        ),
         1.0
     );
     // No raw path, peer address or certificate name beyond the configured ones.

@@ -43,13 +43,19 @@ async fn each_kind_of_engine_failure_is_counted_under_its_kind() {
     assert_eq!(get(&pki, &gw, "/_ping"), "502");
     let s = scrape(addr);
     assert_eq!(
-        s.sum("dockgate_engine_errors_total", &[("kind", "connect_refused")]),
+        s.sum(
+            "dockgate_engine_errors_total",
+            &[("kind", "connect_refused")]
+        ),
         3.0,
         "{}",
         s.text
     );
     assert_eq!(
-        s.sum("dockgate_engine_errors_total", &[("kind", "socket_missing")]),
+        s.sum(
+            "dockgate_engine_errors_total",
+            &[("kind", "socket_missing")]
+        ),
         1.0
     );
     assert_eq!(s.sum("dockgate_engine_errors_total", &[]), 4.0);
@@ -64,9 +70,8 @@ async fn each_kind_of_engine_failure_is_counted_under_its_kind() {
             .await;
     });
     let addr = free_addr();
-    let gw = tokio::task::block_in_place(|| {
-        Process::start(&pki, &engine.socket, &metrics_config(addr))
-    });
+    let gw =
+        tokio::task::block_in_place(|| Process::start(&pki, &engine.socket, &metrics_config(addr)));
     for _ in 0..2 {
         let out = curl(&pki.client("admin"))
             .arg(gw.url("/containers/x/export"))
@@ -76,7 +81,10 @@ async fn each_kind_of_engine_failure_is_counted_under_its_kind() {
     }
     let counted = common::wait::until_async(std::time::Duration::from_secs(10), || async {
         let s = scrape(addr);
-        (s.sum("dockgate_engine_errors_total", &[("kind", "died_mid_response")]) >= 2.0)
+        (s.sum(
+            "dockgate_engine_errors_total",
+            &[("kind", "died_mid_response")],
+        ) >= 2.0)
             .then_some(s)
     })
     .await

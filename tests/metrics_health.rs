@@ -30,7 +30,10 @@ fn health_follows_the_engine_and_engine_errors_count_exactly() {
         &format!("[metrics]\naddress = \"{metrics_addr}\"\n\n{RULES}"),
     );
     let (code, body) = health(metrics_addr);
-    assert_eq!((code, body.as_str()), (200, "ok: serving, the engine answers\n"));
+    assert_eq!(
+        (code, body.as_str()),
+        (200, "ok: serving, the engine answers\n")
+    );
     assert_eq!(scrape(metrics_addr).sum("dockgate_engine_up", &[]), 1.0);
 
     engine.stop();
@@ -41,7 +44,11 @@ fn health_follows_the_engine_and_engine_errors_count_exactly() {
     assert_eq!(body.lines().count(), 1, "one line: {body:?}");
     let s = scrape(metrics_addr);
     assert_eq!(s.sum("dockgate_engine_up", &[]), 0.0);
-    assert_eq!(s.sum("dockgate_engine_errors_total", &[]), 0.0, "probes are not requests");
+    assert_eq!(
+        s.sum("dockgate_engine_errors_total", &[]),
+        0.0,
+        "probes are not requests"
+    );
 
     for _ in 0..2 {
         let out = curl(&pki.client("admin"))
@@ -53,7 +60,10 @@ fn health_follows_the_engine_and_engine_errors_count_exactly() {
     }
     let s = scrape(metrics_addr);
     assert_eq!(
-        s.sum("dockgate_engine_errors_total", &[("kind", "socket_missing")]),
+        s.sum(
+            "dockgate_engine_errors_total",
+            &[("kind", "socket_missing")]
+        ),
         2.0,
         "{}",
         s.text
@@ -62,7 +72,11 @@ fn health_follows_the_engine_and_engine_errors_count_exactly() {
     assert_eq!(
         s.sum(
             "dockgate_requests_total",
-            &[("identity", "admin"), ("route", "/version"), ("code", "502")]
+            &[
+                ("identity", "admin"),
+                ("route", "/version"),
+                ("code", "502")
+            ]
         ),
         2.0
     );
@@ -71,7 +85,11 @@ fn health_follows_the_engine_and_engine_errors_count_exactly() {
     let back = wait::until(Duration::from_secs(20), || {
         (health(metrics_addr).0 == 200).then_some(())
     });
-    assert!(back.is_some(), "/health did not come back: {:?}", health(metrics_addr));
+    assert!(
+        back.is_some(),
+        "/health did not come back: {:?}",
+        health(metrics_addr)
+    );
     let s = scrape(metrics_addr);
     assert_eq!(s.sum("dockgate_engine_up", &[]), 1.0);
     assert_eq!(s.sum("dockgate_engine_errors_total", &[]), 2.0);

@@ -44,7 +44,10 @@ impl Prometheus {
         let log = std::fs::File::create(dir.path().join("prometheus.log")).expect("log");
         let child = Command::new("prometheus")
             .arg(format!("--config.file={}", config.display()))
-            .arg(format!("--storage.tsdb.path={}", dir.path().join("data").display()))
+            .arg(format!(
+                "--storage.tsdb.path={}",
+                dir.path().join("data").display()
+            ))
             .arg(format!("--web.listen-address={listen}"))
             .stdin(Stdio::null())
             .stdout(log.try_clone().expect("log"))
@@ -57,9 +60,15 @@ impl Prometheus {
             dir,
         };
         let ready = wait::until(Duration::from_secs(60), || {
-            p.get("/-/ready").filter(|b| b.contains("Ready")).map(|_| ())
+            p.get("/-/ready")
+                .filter(|b| b.contains("Ready"))
+                .map(|_| ())
         });
-        assert!(ready.is_some(), "Prometheus did not become ready:\n{}", p.log());
+        assert!(
+            ready.is_some(),
+            "Prometheus did not become ready:\n{}",
+            p.log()
+        );
         p
     }
 
@@ -179,9 +188,7 @@ async fn prometheus_scrapes_the_gateway_and_fires_the_expiry_alert() {
     assert_eq!(alert["labels"]["subject"], "CN=localhost");
     assert_eq!(alert["labels"]["severity"], "warning");
     // Nothing else is wrong: no other alert fires.
-    let others: Vec<_> = prom
-        .json("/api/v1/alerts")
-        .expect("alerts")["data"]["alerts"]
+    let others: Vec<_> = prom.json("/api/v1/alerts").expect("alerts")["data"]["alerts"]
         .as_array()
         .expect("alerts")
         .iter()

@@ -70,14 +70,14 @@ async fn exposition_and_rules_pass_promtool() {
         .arg(format!("http://{}/", gw.addr))
         .output();
     let exposition = scrape(addr).text;
-    assert!(exposition.contains("dockgate_requests_total{"), "{exposition}");
+    assert!(
+        exposition.contains("dockgate_requests_total{"),
+        "{exposition}"
+    );
 
     let (ok, text) = promtool(&["check", "metrics"], Some(&exposition));
     assert!(ok, "promtool check metrics:\n{text}\n---\n{exposition}");
-    assert!(
-        text.trim().is_empty(),
-        "promtool lint findings:\n{text}"
-    );
+    assert!(text.trim().is_empty(), "promtool lint findings:\n{text}");
 
     let (ok, text) = promtool(&["check", "rules", RULES_FILE], None);
     assert!(ok, "promtool check rules:\n{text}");

@@ -3,7 +3,8 @@
 #  1. installs what the suite needs (docker.io, busybox-static, docker-registry, curl, openssl,
 #     systemd tools, systemd-container and debootstrap for the service test in a booted Debian 12
 #     container, make, dpkg-dev, docker-compose, golang-go and golang-github-docker-docker-dev
-#     for the differential test against moby's decoder; cargo-deb from crates.io),
+#     for the differential test against moby's decoder, prometheus for promtool and a real
+#     Prometheus server in the metrics tests; cargo-deb from crates.io),
 #  2. starts a private Docker Engine and a private registry on 127.0.0.1 under a temporary folder,
 #  3. builds a tiny busybox image and pushes a several-MB image to the registry,
 #  4. runs `cargo test` against them, and stops what it started, by PID, whatever happens.
@@ -35,6 +36,23 @@ if [ ${#need[@]} -gt 0 ]; then
   export DEBIAN_FRONTEND=noninteractive
   apt-get update -qq
   apt-get install -y -qq "${need[@]}" >/dev/null
+fi
+
+if ! command -v promtool >/dev/null || ! command -v prometheus >/dev/null; then
+  # promtool and the Prometheus server, for the metrics tests; the tests start their own server
+  # on a free loopback port, so the package's service is kept from starting (policy-rc.d).
+  log "installing prometheus (for the metrics tests)"
+  export DEBIAN_FRONTEND=noninteractive
+  made_policy=""
+  if [ ! -e /usr/sbin/policy-rc.d ]; then
+    printf '#!/bin/sh\nexit 101\n' >/usr/sbin/policy-rc.d
+    chmod +x /usr/sbin/policy-rc.d
+    made_policy=1
+  fi
+  status=0
+  { apt-get update -qq && apt-get install -y -qq --no-install-recommends prometheus >/dev/null; } || status=$?
+  if [ -n "$made_policy" ]; then rm -f /usr/sbin/policy-rc.d; fi
+  [ "$status" -eq 0 ] || exit "$status"
 fi
 
 if ! command -v cargo-deb >/dev/null; then

@@ -389,8 +389,7 @@ fn allow_rule(
         Some(n) => {
             let valid = !n.is_empty()
                 && n.len() <= 64
-                && n
-                    .chars()
+                && n.chars()
                     .all(|c| c.is_ascii_alphanumeric() || "-_.@:".contains(c));
             if !valid {
                 return Err(ctx.err(
@@ -401,7 +400,9 @@ fn allow_rule(
             if taken(n) {
                 return Err(ctx.err(
                     key("name"),
-                    format!("`{n}` is the name of an earlier [[allow]] entry: names must be unique"),
+                    format!(
+                        "`{n}` is the name of an earlier [[allow]] entry: names must be unique"
+                    ),
                 ));
             }
             n.clone()

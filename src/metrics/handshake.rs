@@ -9,7 +9,10 @@ use crate::tls::LeafProblem;
 /// The reason of a handshake that ended with `e` (the acceptor's I/O error, which carries the
 /// rustls error when there is one).
 pub fn reason(e: &std::io::Error) -> HandshakeFailure {
-    match e.get_ref().and_then(|inner| inner.downcast_ref::<rustls::Error>()) {
+    match e
+        .get_ref()
+        .and_then(|inner| inner.downcast_ref::<rustls::Error>())
+    {
         Some(tls) => of_tls(tls),
         // The connection closed or failed under the handshake.
         None => HandshakeFailure::protocol,
@@ -100,9 +103,7 @@ mod tests {
                 HandshakeFailure::unknown_ca,
             ),
             (
-                rustls::Error::PeerIncompatible(
-                    rustls::PeerIncompatible::NoCipherSuitesInCommon,
-                ),
+                rustls::Error::PeerIncompatible(rustls::PeerIncompatible::NoCipherSuitesInCommon),
                 HandshakeFailure::protocol,
             ),
         ];

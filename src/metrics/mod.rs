@@ -24,8 +24,8 @@ use prometheus_client::metrics::histogram::Histogram;
 use prometheus_client::registry::Registry;
 
 use labels::{
-    CertificateLabels, DurationLabels, EngineError, HandshakeFailure, IdentityLabels,
-    IssuerLabels, KindLabels, ReasonLabels, RequestLabels, ResultLabels, VersionLabels,
+    CertificateLabels, DurationLabels, EngineError, HandshakeFailure, IdentityLabels, IssuerLabels,
+    KindLabels, ReasonLabels, RequestLabels, ResultLabels, VersionLabels,
 };
 
 /// Histogram buckets of request durations, in seconds: Prometheus' defaults, plus 30 s and 60 s
@@ -251,7 +251,8 @@ impl Metrics {
 
     /// The configuration was loaded successfully now.
     pub fn loaded(&self) {
-        self.last_reload_success.set(unix_seconds(SystemTime::now()));
+        self.last_reload_success
+            .set(unix_seconds(SystemTime::now()));
         self.last_reload_successful.set(1);
     }
 

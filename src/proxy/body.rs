@@ -12,8 +12,8 @@ use bytes::Bytes;
 use http_body::{Body, Frame, SizeHint};
 use hyper::body::Incoming;
 
-use crate::metrics::labels::EngineError;
 use crate::audit::{AuditRecord, Counters};
+use crate::metrics::labels::EngineError;
 
 /// The request body on its way to the engine: streamed frame by frame, or (for an inspected
 /// body) exactly the bytes policy read.

@@ -101,7 +101,8 @@ impl UpstreamError {
 
 /// EMFILE or ENFILE: the gateway (or the system) is out of file descriptors.
 fn is_fd_exhaustion(errno: i32) -> bool {
-    errno == rustix::io::Errno::MFILE.raw_os_error() || errno == rustix::io::Errno::NFILE.raw_os_error()
+    errno == rustix::io::Errno::MFILE.raw_os_error()
+        || errno == rustix::io::Errno::NFILE.raw_os_error()
 }
 
 /// Whether a connection was kept from an earlier request or opened for this one.

@@ -118,7 +118,10 @@ pub fn setup(files: &TlsFiles) -> Result<TlsSetup, TlsError> {
     let verifier = Arc::new(verifier);
     let chain = load_certs(&files.cert).map_err(TlsError::Cert)?;
     let server = chain.first().and_then(|c| subject_and_not_after(c));
-    let cas = cas.iter().filter_map(|c| subject_and_not_after(c)).collect();
+    let cas = cas
+        .iter()
+        .filter_map(|c| subject_and_not_after(c))
+        .collect();
     let key = load_key(&files.key).map_err(TlsError::Key)?;
     let mut config = ServerConfig::builder_with_provider(provider)
         .with_protocol_versions(&[&rustls::version::TLS13, &rustls::version::TLS12])
@@ -146,7 +149,8 @@ pub fn setup(files: &TlsFiles) -> Result<TlsSetup, TlsError> {
 /// A certificate's subject (`CN=…, O=…`) and notAfter, if it parses.
 fn subject_and_not_after(der: &[u8]) -> Option<(String, time::OffsetDateTime)> {
     let (_, cert) = X509Certificate::from_der(der).ok()?;
-    let at = time::OffsetDateTime::from_unix_timestamp(cert.validity().not_after.timestamp()).ok()?;
+    let at =
+        time::OffsetDateTime::from_unix_timestamp(cert.validity().not_after.timestamp()).ok()?;
     Some((cert.subject().to_string(), at))
 }
 
