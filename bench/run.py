@@ -21,7 +21,9 @@ import statistics
 import subprocess
 import sys
 import tempfile
+import threading
 import time
+import urllib.request
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 DOCKGATE = os.path.join(ROOT, "target/release/dockgate")
@@ -106,6 +108,8 @@ class Candidate:
         self.name = name
         self.target = target
         self.proc = proc
+        # The port of /metrics when the candidate exports metrics.
+        self.metrics = None
 
     def pids(self):
         return family(self.proc.pid) if self.proc else []
@@ -139,10 +143,14 @@ def setup(work, args, procs):
 
     cands = [Candidate("raw unix socket", f"unix:{up_sock}")]
 
-    # dockgate.
-    port = free_port()
-    conf = os.path.join(work, "dockgate.toml")
-    open(conf, "w").write(f"""
+    # dockgate, with metrics off (the default) and on ([metrics], scraped every second while the
+    # run lasts, as a Prometheus with a short interval would).
+    for label, metrics in (("dockgate", None), ("dockgate+metrics", free_port())):
+        port = free_port()
+        tag = label.replace("+", "-")
+        conf = os.path.join(work, f"{tag}.toml")
+        metrics_table = f'[metrics]\naddress = "127.0.0.1:{metrics}"\n' if metrics else ""
+        open(conf, "w").write(f"""
 [listen]
 addresses = ["127.0.0.1:{port}"]
 [tls]
@@ -158,15 +166,18 @@ level = "warn"
 [limits]
 max_connections = 11000
 max_connections_per_identity = 11000
+{metrics_table}
 [[allow]]
 cn = "bench"
 access = "full"
 """)
-    p = spawn([DOCKGATE, "serve", "--config", conf], f"{work}/dockgate.log")
-    procs.append(p)
-    if not wait_port(port):
-        raise SystemExit("dockgate did not start: see " + f"{work}/dockgate.log")
-    cands.append(Candidate("dockgate", f"tls://127.0.0.1:{port}", p))
+        p = spawn([DOCKGATE, "serve", "--config", conf], f"{work}/{tag}.log")
+        procs.append(p)
+        if not wait_port(port):
+            raise SystemExit("dockgate did not start: see " + f"{work}/{tag}.log")
+        cand = Candidate(label, f"tls://127.0.0.1:{port}", p)
+        cand.metrics = metrics
+        cands.append(cand)
 
     # nginx as the usual mutual-TLS front, with its default and with 64 KiB buffers.
     for label, extra in (("nginx", ""), ("nginx 64k", "proxy_buffer_size 64k; proxy_buffers 8 64k; proxy_busy_buffers_size 128k; client_body_buffer_size 64k;")):
@@ -341,6 +352,7 @@ def main():
     ap.add_argument("--idle", default="1000,10000")
     ap.add_argument("--out", default=os.path.join(ROOT, "bench/results.json"))
     ap.add_argument("--only", default="", help="comma-separated candidate names")
+    ap.add_argument("--measures", default="", help="comma-separated measures (ka32,ka1,hs,down,up)")
     args = ap.parse_args()
 
     work = tempfile.mkdtemp(prefix="dockgate-bench.")
@@ -358,13 +370,24 @@ def main():
             ("down", "download", ["--path", "/big", "--expect-bytes", str(args.bytes)]),
             ("up", "upload", ["--path", "/upload", "--bytes", str(args.bytes)]),
         ]
+        if args.measures:
+            keep = set(args.measures.split(","))
+            measures = [m for m in measures if m[0] in keep]
         samples = {c.name: {m[0]: [] for m in measures} for c in cands}
+        scraping = threading.Event()
+        for c in cands:
+            if c.metrics:
+                threading.Thread(target=scrape_every_second, args=(c.metrics, scraping),
+                                 daemon=True).start()
         # Warm every candidate up (connections, caches, allocators), unmeasured.
         for c in cands:
             loadgen(c, bundle, "keepalive", ["--conns", "32", "--duration", "1", "--path", "/_ping"])
         for rep in range(args.reps):
+            # Every other repetition runs the candidates in reverse order, so that none always
+            # follows the same one (two identical gateways differ by ~1 % in a fixed order).
+            order = cands if rep % 2 == 0 else cands[::-1]
             for key, mode, opts in measures:
-                for c in cands:
+                for c in order:
                     if key == "hs" and not c.target.startswith("tls://"):
                         continue
                     log(f"rep {rep + 1}/{args.reps}: {c.name} {key}")
@@ -375,10 +398,12 @@ def main():
             out = subprocess.run(["taskset", "-c", "0", FLOOR, pki, "2000"], capture_output=True, text=True)
             if out.returncode == 0:
                 floor.append(json.loads(out.stdout))
+        scraping.set()
         idle = {c.name: {} for c in cands}
         for n in [int(x) for x in args.idle.split(",") if x]:
             for c in cands:
-                if not c.target.startswith("tls://"):
+                # Idle memory is the same process either way; measured with metrics off.
+                if not c.target.startswith("tls://") or c.metrics:
                     continue
                 log(f"{c.name}: {n} idle connections")
                 idle[c.name][str(n)] = idle_memory(c, bundle, n, work)
@@ -414,6 +439,15 @@ def main():
         shutil.rmtree(work, ignore_errors=True)
 
 
+def scrape_every_second(port, stop):
+    """GET /metrics once a second until `stop` is set; counts scrapes that failed."""
+    while not stop.wait(1.0):
+        try:
+            urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=5).read()
+        except OSError as e:
+            log(f"scrape of 127.0.0.1:{port} failed: {e}")
+
+
 def machine():
     cpu = ""
     for line in open("/proc/cpuinfo"):
@@ -425,11 +459,11 @@ def machine():
 
 def report(cands, samples, idle, args):
     def val(name, key, field):
-        return [r[field] if r else None for r in samples[name][key]]
+        return [r[field] if r else None for r in samples[name].get(key, [])]
 
     def per_op(name, key, count_field, scale):
         out = []
-        for r in samples[name][key]:
+        for r in samples[name].get(key, []):
             if r and r.get(count_field):
                 out.append(r["front_cpu_s"] / r[count_field] * scale)
             else:
@@ -437,7 +471,7 @@ def report(cands, samples, idle, args):
         return out
 
     def cpu_per_gib(name, key):
-        return [r["front_cpu_s"] / (r["bytes"] / GIB) if r else None for r in samples[name][key]]
+        return [r["front_cpu_s"] / (r["bytes"] / GIB) if r else None for r in samples[name].get(key, [])]
 
     rows = [
         ("keep-alive /_ping, 32 conns, req/s", lambda n: val(n, "ka32", "rps"), "{:,.0f}", True),
@@ -489,6 +523,12 @@ def report(cands, samples, idle, args):
             lo, hi = spread(get(n))
             sp += f"{(fmt.format(lo) + '..' + fmt.format(hi) if lo is not None else '-'):>{width}}"
         print(sp)
+    on, off = "dockgate+metrics", "dockgate"
+    if on in samples and off in samples:
+        for key, what in (("ka32", "keep-alive 32 conns"), ("ka1", "keep-alive 1 conn"), ("hs", "handshakes")):
+            r_on, r_off = median(val(on, key, "rps")), median(val(off, key, "rps"))
+            if r_on and r_off:
+                print(f"metrics on/off, {what}: {r_on:,.0f} / {r_off:,.0f} per s = {r_on / r_off:.3f}")
     m = machine()
     print(f"\n{m['cpu']}, {m['cpus']} CPUs, kernel {m['kernel']}; {args.reps} repetitions of "
           f"{args.seconds} s; fronts and upstream on CPU 0, load generator on CPU 1.")

@@ -2,7 +2,8 @@
 # The benchmark, in one command (as root, on Debian 12): installs the references (nginx,
 # HAProxy, stunnel), builds dockgate and the load generator in release mode, and runs
 # bench/run.py, which prints the table and writes the raw samples to bench/results.json.
-# Options are passed on: --reps N, --seconds S, --bytes B, --idle 1000,10000, --only NAMES.
+# Options are passed on: --reps N, --seconds S, --bytes B, --idle 1000,10000, --only NAMES,
+# --measures ka32,ka1,hs,down,up.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 need=()

@@ -226,31 +226,21 @@ impl AuditRecord {
             .identity
             .clone()
             .unwrap_or_else(|| Arc::from("unknown"));
-        let profile = metric::Profile(self.access.clone());
-        let method = metric::method_str(&self.target.method);
-        let route = RouteLabel(self.route_ref);
-        m.requests
-            .get_or_create(&metric::RequestLabels {
-                identity: identity.clone(),
-                profile: profile.clone(),
-                method,
-                route,
-                code: self.counters.status.load(Ordering::Relaxed),
-                decision: self.decision.as_str(),
-            })
-            .inc();
+        let streamed = self.open.is_some() || self.counters.upgraded.load(Ordering::Relaxed);
         if let Some(open) = &self.open {
             open.dec();
-        } else if !self.counters.upgraded.load(Ordering::Relaxed) {
-            m.durations
-                .get_or_create(&metric::DurationLabels {
-                    identity,
-                    profile,
-                    method,
-                    route,
-                })
-                .observe(self.start.elapsed().as_secs_f64());
         }
+        m.request(
+            metric::RequestLabels {
+                identity,
+                profile: metric::Profile(self.access.clone()),
+                method: metric::method_str(&self.target.method),
+                route: RouteLabel(self.route_ref),
+                code: self.counters.status.load(Ordering::Relaxed),
+                decision: self.decision.as_str(),
+            },
+            (!streamed).then(|| self.start.elapsed()),
+        );
     }
 
     fn emit(&self, event: &'static str) {

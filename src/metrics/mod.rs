@@ -112,6 +112,8 @@ impl Metrics {
         for result in ["success", "failure"] {
             let _ = m.reloads.get_or_create(&ResultLabels { result });
         }
+        // Matches `engine_answered` until the first contact (every scrape probes first).
+        m.engine_up.set(1);
         m.build_info
             .get_or_create(&VersionLabels {
                 version: env!("CARGO_PKG_VERSION"),
@@ -231,8 +233,11 @@ impl Metrics {
 
     /// Records the result of a contact with the engine.
     pub fn engine_contact(&self, answered: bool) {
-        self.engine_answered.store(answered, Ordering::Relaxed);
-        self.engine_up.set(i64::from(answered));
+        // Written only when it changes: every request reports a contact.
+        if self.engine_answered.load(Ordering::Relaxed) != answered {
+            self.engine_answered.store(answered, Ordering::Relaxed);
+            self.engine_up.set(i64::from(answered));
+        }
     }
 
     pub fn engine_answered(&self) -> bool {
@@ -254,6 +259,21 @@ impl Metrics {
         self.last_reload_success
             .set(unix_seconds(SystemTime::now()));
         self.last_reload_successful.set(1);
+    }
+
+    /// Counts one finished request; `duration` for those that are neither streams nor hijacks.
+    pub fn request(&self, labels: RequestLabels, duration: Option<Duration>) {
+        if let Some(d) = duration {
+            self.durations
+                .get_or_create(&DurationLabels {
+                    identity: labels.identity.clone(),
+                    profile: labels.profile.clone(),
+                    method: labels.method,
+                    route: labels.route,
+                })
+                .observe(d.as_secs_f64());
+        }
+        self.requests.get_or_create(&labels).inc();
     }
 
     /// The byte counters of one allow entry, to be added to as bytes flow.

@@ -293,12 +293,14 @@ impl Upstream {
         Ok((self.connect().await?, Reuse::New))
     }
 
-    /// `GET /_ping` on a pooled or new connection, for health checks: `Err` says why not, in one
-    /// line. The connection goes back to the pool when the answer was read whole.
+    /// `GET /_ping` on a connection of its own, for health checks: `Err` says why not, in one
+    /// line. The connection is closed afterwards, never pooled: its task runs on the caller's
+    /// runtime (the main thread's), and requests on a worker would pay a cross-thread wake-up
+    /// for every read and write on it.
     pub async fn ping(&self) -> Result<(), String> {
         use http_body_util::BodyExt;
         let chain = |e: &dyn std::error::Error| crate::check::error_chain(e);
-        let (mut sender, _) = self.sender().await.map_err(|e| chain(&e))?;
+        let mut sender = self.connect().await.map_err(|e| chain(&e))?;
         let req = http::Request::get("/_ping")
             .header(http::header::HOST, "docker")
             .body(RequestBody::full(
@@ -315,7 +317,7 @@ impl Upstream {
             .collect()
             .await
             .map_err(|e| chain(&self.request_error(e)))?;
-        self.pool.put(sender);
+        drop(sender);
         if status.is_success() {
             Ok(())
         } else {
