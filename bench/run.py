@@ -357,6 +357,9 @@ def main():
 
     work = tempfile.mkdtemp(prefix="dockgate-bench.")
     procs = []
+    # SIGTERM (kill, timeout) ends the run like Ctrl-C: through `finally`, which stops every
+    # process started here.
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
     try:
         cands, bundle = setup(work, args, procs)
         if args.only:
@@ -493,7 +496,7 @@ def report(cands, samples, idle, args):
                          lambda name, n=n: [idle[name].get(n, {}) and idle[name][n]["kib_per_conn"]
                                             if idle[name].get(n) else None], "{:.1f}", False))
     names = [c.name for c in cands]
-    width = 16
+    width = max(16, max(len(n) for n in names) + 2)
     print()
     print(f"{'measure':<38}" + "".join(f"{n:>{width}}" for n in names))
     for label, get, fmt, _higher in rows:

@@ -12,7 +12,7 @@ use std::net::TcpStream;
 use std::process::Command;
 use std::time::Duration;
 
-use common::cli::{curl, Docker};
+use common::cli::{curl, status_of, Docker};
 use common::gateway::{free_addr, write_config, Process};
 use common::metrics::{scrape, Scrape};
 use common::pki::{serial_of, Authority, ClientCert, ClientSpec, Pki};
@@ -195,18 +195,11 @@ fn counters_move_by_exactly_what_was_done() {
             .expect("curl");
         assert!(String::from_utf8_lossy(&out.stdout).contains("not allowed"));
     }
-    let out = curl(&pki.client("admin"))
-        .args(["-o", "/dev/null", "-w", "%{http_code}"])
-        .arg(gw.url("/v1.41/no/such/route"))
-        .output()
-        .expect("curl");
-    assert_eq!(String::from_utf8_lossy(&out.stdout), "404");
-    let out = curl(&pki.client("stranger"))
-        .args(["-o", "/dev/null", "-w", "%{http_code}"])
-        .arg(gw.url("/_ping"))
-        .output()
-        .expect("curl");
-    assert_eq!(String::from_utf8_lossy(&out.stdout), "403");
+    assert_eq!(
+        status_of(&pki.client("admin"), &gw.url("/v1.41/no/such/route")),
+        "404"
+    );
+    assert_eq!(status_of(&pki.client("stranger"), &gw.url("/_ping")), "403");
 
     // Everything the audit log recorded, and nothing else, is in the counters.
     let audit_ends = || -> Vec<serde_json::Value> {

@@ -6,7 +6,7 @@ mod common;
 
 use std::os::unix::net::UnixListener;
 
-use common::cli::curl;
+use common::cli::{curl, status_of};
 use common::fake::{read_head, FakeEngine};
 use common::gateway::{free_addr, Process, RULES};
 use common::metrics::scrape;
@@ -18,12 +18,7 @@ fn metrics_config(addr: std::net::SocketAddr) -> String {
 }
 
 fn get(pki: &Pki, gw: &Process, path: &str) -> String {
-    let out = curl(&pki.client("admin"))
-        .args(["-o", "/dev/null", "-w", "%{http_code}"])
-        .arg(gw.url(path))
-        .output()
-        .expect("curl");
-    String::from_utf8_lossy(&out.stdout).into_owned()
+    status_of(&pki.client("admin"), &gw.url(path))
 }
 
 #[tokio::test(flavor = "multi_thread")]

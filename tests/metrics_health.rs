@@ -7,7 +7,7 @@ mod common;
 
 use std::time::Duration;
 
-use common::cli::curl;
+use common::cli::status_of;
 use common::engine::PrivateEngine;
 use common::gateway::{free_addr, Process, RULES};
 use common::metrics::{health, scrape};
@@ -51,12 +51,10 @@ fn health_follows_the_engine_and_engine_errors_count_exactly() {
     );
 
     for _ in 0..2 {
-        let out = curl(&pki.client("admin"))
-            .args(["-o", "/dev/null", "-w", "%{http_code}"])
-            .arg(gw.url("/v1.41/version"))
-            .output()
-            .expect("curl");
-        assert_eq!(String::from_utf8_lossy(&out.stdout), "502");
+        assert_eq!(
+            status_of(&pki.client("admin"), &gw.url("/v1.41/version")),
+            "502"
+        );
     }
     let s = scrape(metrics_addr);
     assert_eq!(
@@ -93,12 +91,10 @@ fn health_follows_the_engine_and_engine_errors_count_exactly() {
     let s = scrape(metrics_addr);
     assert_eq!(s.sum("dockgate_engine_up", &[]), 1.0);
     assert_eq!(s.sum("dockgate_engine_errors_total", &[]), 2.0);
-    let out = curl(&pki.client("admin"))
-        .args(["-o", "/dev/null", "-w", "%{http_code}"])
-        .arg(gw.url("/v1.41/version"))
-        .output()
-        .expect("curl");
-    assert_eq!(String::from_utf8_lossy(&out.stdout), "200");
+    assert_eq!(
+        status_of(&pki.client("admin"), &gw.url("/v1.41/version")),
+        "200"
+    );
 
     // The metrics listener answers only GET and HEAD on its two paths.
     let out = std::process::Command::new("curl")

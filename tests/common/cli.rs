@@ -146,6 +146,16 @@ pub fn curl(client: &ClientCert) -> Command {
     c
 }
 
+/// The status code curl with `client`'s bundle gets for `GET url`.
+pub fn status_of(client: &ClientCert, url: &str) -> String {
+    let out = curl(client)
+        .args(["-o", "/dev/null", "-w", "%{http_code}"])
+        .arg(url)
+        .output()
+        .expect("curl");
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
 /// The lines a child writes on stdout (which must be piped), as they come.
 pub fn stdout_lines(child: &mut std::process::Child) -> std::sync::mpsc::Receiver<String> {
     use std::io::BufRead;
