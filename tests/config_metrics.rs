@@ -69,6 +69,16 @@ fn allow_names_default_to_the_cn_else_the_position() {
     let c = load(&text).expect("valid");
     let names: Vec<&str> = c.allow.iter().map(|a| &*a.name).collect();
     assert_eq!(names, ["alice", "allow-1", "allow-2", "ci"]);
+    // A default never takes a name already given, and never `unknown` (clients no entry
+    // matches).
+    let c = load(
+        "[[allow]]\ncn = \"allow-1\"\naccess = \"full\"\n\
+         [[allow]]\nou = \"x\"\naccess = \"full\"\n\
+         [[allow]]\ncn = \"unknown\"\naccess = \"full\"\n",
+    )
+    .expect("valid");
+    let names: Vec<&str> = c.allow.iter().map(|a| &*a.name).collect();
+    assert_eq!(names, ["allow-1", "allow-1-2", "allow-2"]);
 }
 
 #[test]
@@ -93,6 +103,16 @@ fn allow_name_mistakes_name_the_entry() {
             "[[allow]]\nname = \"\"\ncn = \"a\"\naccess = \"full\"\n",
             "allow[0].name",
             "letters, digits",
+        ),
+        (
+            "[[allow]]\nname = \"unknown\"\ncn = \"a\"\naccess = \"full\"\n",
+            "allow[0].name",
+            "clients no entry matches",
+        ),
+        (
+            "[[allow]]\ncn = \"a\"\naccess = \"none\"\n[profiles.none]\nallow = [\"read-only\"]\n",
+            "profiles.none",
+            "clients no [[allow]] entry matches",
         ),
     ] {
         let e = load(text).expect_err(text);

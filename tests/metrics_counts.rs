@@ -1,6 +1,6 @@
 //! `/metrics` after real traffic moves by exactly what was done: refused handshakes of every kind
-//! (curl with the refusal tests' certificates, a revoked client, plain HTTP, a silent peer, junk
-//! bytes) each under its reason; then the docker CLI and curl against the real engine: allowed,
+//! (curl with the refusal tests' certificates, a stranger's CA certificate, a revoked client,
+//! plain HTTP, a silent peer, junk bytes) each under its reason; then the docker CLI and curl against the real engine: allowed,
 //! denied and unknown clients counted by allow-entry name, profile, method, route, code and
 //! decision, and bytes per allow entry, all equal to what the audit log recorded.
 
@@ -109,14 +109,14 @@ fn counters_move_by_exactly_what_was_done() {
         &spec(&|s| s.eku = vec![ExtendedKeyUsagePurpose::ServerAuth]),
     );
     let ca_leaf = pki.client_spec("ca-leaf", &spec(&|s| s.is_ca = true));
-    let other = pki.issue(
-        "other-ca",
-        &ClientSpec::new("admin"),
-        &Authority::new("some other CA"),
-    );
+    let other_ca = Authority::new("some other CA");
+    let other = pki.issue("other-ca", &ClientSpec::new("admin"), &other_ca);
+    // A stranger's CA certificate: not from our CA, so unknown_ca, not ca_as_client.
+    let foreign_ca_leaf = pki.issue("foreign-ca-leaf", &spec(&|s| s.is_ca = true), &other_ca);
     knock(&pki, None, &url);
     knock(&pki, None, &url);
     knock(&pki, Some(&other), &url);
+    knock(&pki, Some(&foreign_ca_leaf), &url);
     knock(&pki, Some(&expired), &url);
     knock(&pki, Some(&future), &url);
     knock(&pki, Some(&revoked), &url);
@@ -139,7 +139,7 @@ fn counters_move_by_exactly_what_was_done() {
     let silent = TcpStream::connect(gw.addr).expect("connect");
     let want: BTreeMap<String, f64> = [
         ("no_certificate", 2.0),
-        ("unknown_ca", 1.0),
+        ("unknown_ca", 2.0),
         ("expired", 1.0),
         ("not_yet_valid", 1.0),
         ("revoked", 2.0),

@@ -37,8 +37,12 @@ fn health_follows_the_engine_and_engine_errors_count_exactly() {
     assert_eq!(scrape(metrics_addr).sum("dockgate_engine_up", &[]), 1.0);
 
     engine.stop();
-    // No client request: the health check itself finds out.
-    let (code, body) = health(metrics_addr);
+    // No client request: the health check itself finds out (a probe result is reused for 1 s).
+    let (code, body) = wait::until(Duration::from_secs(10), || {
+        let (code, body) = health(metrics_addr);
+        (code == 503).then_some((code, body))
+    })
+    .unwrap_or_else(|| panic!("/health stayed {:?}", health(metrics_addr)));
     assert_eq!(code, 503, "{body}");
     assert!(body.starts_with("engine unreachable: "), "{body}");
     assert_eq!(body.lines().count(), 1, "one line: {body:?}");

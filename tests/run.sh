@@ -48,10 +48,12 @@ if ! command -v promtool >/dev/null || ! command -v prometheus >/dev/null; then
     printf '#!/bin/sh\nexit 101\n' >/usr/sbin/policy-rc.d
     chmod +x /usr/sbin/policy-rc.d
     made_policy=1
+    # Interrupted here, the host must not keep refusing to start services.
+    trap 'rm -f /usr/sbin/policy-rc.d' EXIT INT TERM
   fi
   status=0
   { apt-get update -qq && apt-get install -y -qq --no-install-recommends prometheus >/dev/null; } || status=$?
-  if [ -n "$made_policy" ]; then rm -f /usr/sbin/policy-rc.d; fi
+  if [ -n "$made_policy" ]; then rm -f /usr/sbin/policy-rc.d; trap - EXIT INT TERM; fi
   [ "$status" -eq 0 ] || exit "$status"
 fi
 

@@ -122,6 +122,12 @@ pub(super) fn profile(
             "is a built-in access level; give the profile another name",
         ));
     }
+    if name == "none" {
+        return Err(ctx.err(
+            "profiles.none".to_string(),
+            "`none` is what the metrics call the access of clients no [[allow]] entry matches; give the profile another name",
+        ));
+    }
     if name.is_empty()
         || !name
             .chars()

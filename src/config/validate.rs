@@ -384,7 +384,8 @@ fn allow_rule(
             ))
         }
     };
-    let taken = |n: &str| earlier.iter().any(|r| &*r.name == n);
+    // `unknown` is the metrics' name for clients no entry matches.
+    let taken = |n: &str| n == "unknown" || earlier.iter().any(|r| &*r.name == n);
     let name = match &raw.name {
         Some(n) => {
             let valid = !n.is_empty()
@@ -395,6 +396,12 @@ fn allow_rule(
                 return Err(ctx.err(
                     key("name"),
                     format!("`{n}` must be 1 to 64 characters of letters, digits and - _ . @ :"),
+                ));
+            }
+            if n == "unknown" {
+                return Err(ctx.err(
+                    key("name"),
+                    "`unknown` is what the metrics call clients no entry matches; choose another name",
                 ));
             }
             if taken(n) {
@@ -409,7 +416,11 @@ fn allow_rule(
         }
         None => match &matcher.cn {
             Some(cn) if cn != "*" && !taken(cn) => cn.clone(),
-            _ => format!("allow-{i}"),
+            // `allow-N`, or `allow-N-2`, `allow-N-3`... when an earlier entry took that name.
+            _ => std::iter::once(format!("allow-{i}"))
+                .chain((2..).map(|k| format!("allow-{i}-{k}")))
+                .find(|n| !taken(n))
+                .unwrap_or_default(),
         },
     };
     Ok(AllowRule {

@@ -4,12 +4,13 @@
 //! else the Prometheus text format, which `curl` and `promtool check metrics` read).
 //! `GET /health`: `200 ok` when the gateway is serving and the engine answers `/_ping` now,
 //! else `503` with a one-line reason. Both probe the engine first (bounded by
-//! `ENGINE_PROBE_TIMEOUT`), so `dockgate_engine_up` and `/health` are current even when no
-//! client is sending requests.
+//! `ENGINE_PROBE_TIMEOUT`, one probe at a time, a result reused for `PROBE_REUSE`), so
+//! `dockgate_engine_up` and `/health` are current even when no client is sending requests.
+//! One request per connection, each connection at most `CONNECTION_DEADLINE`.
 
 use std::convert::Infallible;
 use std::sync::Arc;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use bytes::Bytes;
 use http::{header, HeaderValue, Method, Request, Response, StatusCode};
@@ -29,6 +30,14 @@ pub const ENGINE_PROBE_TIMEOUT: Duration = Duration::from_secs(2);
 
 /// Scrapers and health checkers served at once; more wait in the backlog.
 const MAX_CONNECTIONS: usize = 32;
+
+/// The longest one connection may take, all included: a client that does not read its answer
+/// gives its place up after this.
+const CONNECTION_DEADLINE: Duration = Duration::from_secs(30);
+
+/// A probe result younger than this answers the next scrape or health check too, so that no
+/// client can make the gateway probe the engine more often than this.
+const PROBE_REUSE: Duration = Duration::from_secs(1);
 
 /// What the gateway is now, read at each scrape.
 #[derive(Debug, Clone)]
@@ -55,6 +64,7 @@ pub async fn serve(listener: TcpListener, metrics: &'static Metrics, source: Arc
     if let Ok(addr) = listener.local_addr() {
         tracing::info!(%addr, "serving /metrics and /health (plain HTTP)");
     }
+    let prober = Arc::new(Prober::default());
     let slots = Arc::new(Semaphore::new(MAX_CONNECTIONS));
     loop {
         let Ok(permit) = slots.clone().acquire_owned().await else {
@@ -69,15 +79,21 @@ pub async fn serve(listener: TcpListener, metrics: &'static Metrics, source: Arc
                 continue;
             }
         };
-        let source = source.clone();
+        let (source, prober) = (source.clone(), prober.clone());
         tokio::spawn(async move {
-            let service = service_fn(move |req| answer(metrics, source.clone(), req));
+            let service =
+                service_fn(move |req| answer(metrics, source.clone(), prober.clone(), req));
             let conn = http1::Builder::new()
                 .timer(TokioTimer::new())
                 .header_read_timeout(Duration::from_secs(10))
+                .keep_alive(false)
                 .serve_connection(TokioIo::new(stream), service);
-            if let Err(e) = conn.await {
-                tracing::debug!(error = %e, "metrics connection ended with an error");
+            match tokio::time::timeout(CONNECTION_DEADLINE, conn).await {
+                Ok(Err(e)) => tracing::debug!(error = %e, "metrics connection ended with an error"),
+                Err(_) => {
+                    tracing::debug!("metrics connection closed after {CONNECTION_DEADLINE:?}")
+                }
+                Ok(Ok(())) => {}
             }
             drop(permit);
         });
@@ -87,6 +103,7 @@ pub async fn serve(listener: TcpListener, metrics: &'static Metrics, source: Arc
 async fn answer(
     metrics: &'static Metrics,
     source: Arc<dyn Source>,
+    prober: Arc<Prober>,
     req: Request<Incoming>,
 ) -> Result<Response<Full<Bytes>>, Infallible> {
     if req.method() != Method::GET && req.method() != Method::HEAD {
@@ -98,7 +115,7 @@ async fn answer(
     let snapshot = source.snapshot();
     Ok(match req.uri().path() {
         "/metrics" => {
-            let _ = probe(metrics, &snapshot.engine).await;
+            let _ = prober.probe(metrics, &snapshot.engine).await;
             metrics
                 .connections_open
                 .set(snapshot.connections_open as i64);
@@ -121,7 +138,7 @@ async fn answer(
             r
         }
         "/health" => {
-            let engine = probe(metrics, &snapshot.engine).await;
+            let engine = prober.probe(metrics, &snapshot.engine).await;
             match (snapshot.serving, engine) {
                 (false, _) => text(
                     StatusCode::SERVICE_UNAVAILABLE,
@@ -141,16 +158,33 @@ async fn answer(
     })
 }
 
-/// Asks the engine for `/_ping` and records the result; `Err` holds a one-line reason.
-async fn probe(metrics: &Metrics, engine: &Upstream) -> Result<(), String> {
-    let result = match tokio::time::timeout(ENGINE_PROBE_TIMEOUT, engine.ping()).await {
-        Ok(r) => r,
-        Err(_) => Err(format!(
-            "no answer to /_ping within {ENGINE_PROBE_TIMEOUT:?}"
-        )),
-    };
-    metrics.engine_contact(result.is_ok());
-    result.map_err(|r| r.replace(['\r', '\n'], " "))
+/// One engine probe at a time, its result reused for [`PROBE_REUSE`].
+#[derive(Default)]
+struct Prober {
+    last: tokio::sync::Mutex<Option<(Instant, Result<(), String>)>>,
+}
+
+impl Prober {
+    /// Asks the engine for `/_ping` (or reuses a result younger than [`PROBE_REUSE`]) and sets
+    /// `dockgate_engine_up`; `Err` holds a one-line reason.
+    async fn probe(&self, metrics: &Metrics, engine: &Upstream) -> Result<(), String> {
+        let mut last = self.last.lock().await;
+        if let Some((at, result)) = last.as_ref() {
+            if at.elapsed() < PROBE_REUSE {
+                return result.clone();
+            }
+        }
+        let result = match tokio::time::timeout(ENGINE_PROBE_TIMEOUT, engine.ping()).await {
+            Ok(r) => r,
+            Err(_) => Err(format!(
+                "no answer to /_ping within {ENGINE_PROBE_TIMEOUT:?}"
+            )),
+        }
+        .map_err(|r| r.replace(['\r', '\n'], " "));
+        metrics.engine_up.set(i64::from(result.is_ok()));
+        *last = Some((Instant::now(), result.clone()));
+        result
+    }
 }
 
 fn text(status: StatusCode, body: &str) -> Response<Full<Bytes>> {

@@ -13,7 +13,7 @@ pub mod handshake;
 pub mod http;
 pub mod labels;
 
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::collections::HashMap;
 use std::sync::OnceLock;
 use std::time::{Duration, SystemTime};
 
@@ -61,8 +61,6 @@ pub struct Metrics {
     pub last_reload_success: Gauge,
     pub last_reload_successful: Gauge,
     build_info: Family<VersionLabels, Gauge>,
-    /// The result of the last contact with the engine (a forwarded request or a probe).
-    engine_answered: AtomicBool,
 }
 
 static METRICS: OnceLock<Metrics> = OnceLock::new();
@@ -99,7 +97,6 @@ impl Metrics {
             last_reload_success: Gauge::default(),
             last_reload_successful: Gauge::default(),
             build_info: Family::default(),
-            engine_answered: AtomicBool::new(true),
         };
         // Every fixed label value exists from the start at 0, so that rate() and increase()
         // see the first failure of a kind.
@@ -112,7 +109,7 @@ impl Metrics {
         for result in ["success", "failure"] {
             let _ = m.reloads.get_or_create(&ResultLabels { result });
         }
-        // Matches `engine_answered` until the first contact (every scrape probes first).
+        // Until the first contact (every scrape probes the engine before it is answered).
         m.engine_up.set(1);
         m.build_info
             .get_or_create(&VersionLabels {
@@ -231,17 +228,14 @@ impl Metrics {
         self.engine_errors.get_or_create(&KindLabels { kind }).inc();
     }
 
-    /// Records the result of a contact with the engine.
+    /// Records the result of a request's contact with the engine. Written only when it
+    /// changes (every request reports one, and an unchanged line stays in the CPU caches); the
+    /// gauge is the only state, so racing writers leave the last one's value.
     pub fn engine_contact(&self, answered: bool) {
-        // Written only when it changes: every request reports a contact.
-        if self.engine_answered.load(Ordering::Relaxed) != answered {
-            self.engine_answered.store(answered, Ordering::Relaxed);
-            self.engine_up.set(i64::from(answered));
+        let value = i64::from(answered);
+        if self.engine_up.get() != value {
+            self.engine_up.set(value);
         }
-    }
-
-    pub fn engine_answered(&self) -> bool {
-        self.engine_answered.load(Ordering::Relaxed)
     }
 
     pub fn reload(&self, success: bool) {
@@ -289,23 +283,34 @@ impl Metrics {
 
     /// Sets the certificate and CRL dates from the running state, dropping the series of
     /// certificates and CRLs that are gone.
+    ///
+    /// Two CAs (or CRLs) with one name (a key rollover) share a series, which shows the earlier
+    /// date: the one that cuts clients off first.
     pub fn set_expiries(&self, certificates: &[CertificateDate], crls: &[CrlDate]) {
-        self.certificate_not_after.clear();
+        let mut dates: HashMap<CertificateLabels, i64> = HashMap::new();
         for c in certificates {
-            self.certificate_not_after
-                .get_or_create(&CertificateLabels {
-                    kind: c.kind,
-                    subject: c.subject.clone(),
-                })
-                .set(c.not_after);
+            let labels = CertificateLabels {
+                kind: c.kind,
+                subject: c.subject.clone(),
+            };
+            let at = dates.entry(labels).or_insert(c.not_after);
+            *at = (*at).min(c.not_after);
+        }
+        self.certificate_not_after.clear();
+        for (labels, at) in dates {
+            self.certificate_not_after.get_or_create(&labels).set(at);
+        }
+        let mut dates: HashMap<IssuerLabels, i64> = HashMap::new();
+        for c in crls {
+            let labels = IssuerLabels {
+                issuer: c.issuer.clone(),
+            };
+            let at = dates.entry(labels).or_insert(c.next_update);
+            *at = (*at).min(c.next_update);
         }
         self.crl_next_update.clear();
-        for c in crls {
-            self.crl_next_update
-                .get_or_create(&IssuerLabels {
-                    issuer: c.issuer.clone(),
-                })
-                .set(c.next_update);
+        for (labels, at) in dates {
+            self.crl_next_update.get_or_create(&labels).set(at);
         }
     }
 }

@@ -115,9 +115,17 @@ impl Proxy {
                 start,
             )
         };
+        // A request refused before policy still counts for its client's allow entry in the
+        // metrics (its access stays "none" in the audit line and the metrics' `profile`).
+        let refused = |decision| {
+            let mut r = record(decision, None);
+            let entry = self.policy.entry_for(&session.identity);
+            r.attribute(entry.map(|e| e.name.clone()), None);
+            r
+        };
         if let Err(refusal) = session.verify_chain(&self, SystemTime::now(), false) {
             let err = ProxyError::NoLongerAdmitted(refusal.reason);
-            return Ok(err.into_response(record(AuditDecision::Deny, None)));
+            return Ok(err.into_response(refused(AuditDecision::Deny)));
         }
         let size = head_size(&req);
         if size > self.max_header_bytes {
@@ -125,20 +133,18 @@ impl Proxy {
                 size,
                 limit: self.max_header_bytes,
             };
-            return Ok(err.into_response(record(AuditDecision::Invalid, None)));
+            return Ok(err.into_response(refused(AuditDecision::Invalid)));
         }
         let decoded = match decoded {
             Ok(p) => p,
-            Err(e) => {
-                return Ok(ProxyError::from(e).into_response(record(AuditDecision::Invalid, None)))
-            }
+            Err(e) => return Ok(ProxyError::from(e).into_response(refused(AuditDecision::Invalid))),
         };
         let upgrade = req.headers().get(header::UPGRADE).cloned();
         // hyper never upgrades an HTTP/1.0 connection: the engine would hijack it and the client
         // would only see the connection close.
         if upgrade.is_some() && req.version() < http::Version::HTTP_11 {
             let err = ProxyError::UpgradeOnHttp10;
-            return Ok(err.into_response(record(AuditDecision::Invalid, None)));
+            return Ok(err.into_response(refused(AuditDecision::Invalid)));
         }
         let form_body = req
             .headers()

@@ -94,6 +94,8 @@ impl UpstreamError {
             UpstreamError::Handshake { .. } => Some(EngineError::connect_refused),
             UpstreamError::ConnectTimeout { .. } => Some(EngineError::timeout),
             UpstreamError::Busy { .. } => None,
+            // The client's own request body failing (an upload cut short) is not the engine's.
+            UpstreamError::Request { source, .. } if source.is_user() => None,
             UpstreamError::Request { .. } => Some(EngineError::died_mid_response),
         }
     }
@@ -117,7 +119,9 @@ pub enum Reuse {
 #[derive(Debug)]
 struct Counted {
     stream: UnixStream,
-    _permit: OwnedSemaphorePermit,
+    /// `None` for the health probe's connection, which is outside the budget (one at a time,
+    /// from the descriptors `fdlimit` reserves).
+    _permit: Option<OwnedSemaphorePermit>,
 }
 
 impl AsyncRead for Counted {
@@ -243,6 +247,11 @@ impl Upstream {
                     .map_err(|_| busy())?
             }
         };
+        self.open(Some(permit)).await
+    }
+
+    /// Connects and starts the HTTP/1 connection task, holding `permit` for its lifetime.
+    async fn open(&self, permit: Option<OwnedSemaphorePermit>) -> Result<Sender, UpstreamError> {
         let stream = tokio::time::timeout(self.connect_timeout, UnixStream::connect(&self.socket))
             .await
             .map_err(|_| UpstreamError::ConnectTimeout {
@@ -296,11 +305,13 @@ impl Upstream {
     /// `GET /_ping` on a connection of its own, for health checks: `Err` says why not, in one
     /// line. The connection is closed afterwards, never pooled: its task runs on the caller's
     /// runtime (the main thread's), and requests on a worker would pay a cross-thread wake-up
-    /// for every read and write on it.
+    /// for every read and write on it. It is outside the engine-connection budget, so that
+    /// clients holding every engine connection (streams) do not make the engine look down;
+    /// callers run one probe at a time.
     pub async fn ping(&self) -> Result<(), String> {
         use http_body_util::BodyExt;
         let chain = |e: &dyn std::error::Error| crate::check::error_chain(e);
-        let mut sender = self.connect().await.map_err(|e| chain(&e))?;
+        let mut sender = self.open(None).await.map_err(|e| chain(&e))?;
         let req = http::Request::get("/_ping")
             .header(http::header::HOST, "docker")
             .body(RequestBody::full(

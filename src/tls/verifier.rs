@@ -259,6 +259,21 @@ fn rank(e: &rustls::Error) -> u8 {
     }
 }
 
+impl ClientVerifier {
+    /// Whether `der` names as its issuer one of the configured CAs, or one of the intermediates
+    /// sent with it (by name only: for telling refusals apart, never for trust).
+    fn issued_by_ours(&self, der: &[u8], intermediates: &[CertificateDer<'_>]) -> bool {
+        let Ok((_, cert)) = X509Certificate::from_der(der) else {
+            return false;
+        };
+        let issuer = cert.issuer().as_raw();
+        self.hints.iter().any(|h| h.as_ref() == issuer)
+            || intermediates.iter().any(|i| {
+                X509Certificate::from_der(i).is_ok_and(|(_, c)| c.subject().as_raw() == issuer)
+            })
+    }
+}
+
 impl ClientCertVerifier for ClientVerifier {
     fn offer_client_auth(&self) -> bool {
         true
@@ -303,9 +318,13 @@ impl ClientCertVerifier for ClientVerifier {
         let refusal = refusal.unwrap_or(rustls::Error::InvalidCertificate(
             CertificateError::UnknownIssuer,
         ));
-        // A CA certificate sent as the client certificate: say so (WebPKI's own error for it is
-        // opaque), unless a date or revocation already told more.
-        if rank(&refusal) < 3 && check_client_leaf(end_entity) == Err(LeafProblem::IsCa) {
+        // A CA certificate from one of our CAs sent as the client certificate: say so (WebPKI's
+        // own error for it is opaque), unless a date or revocation already told more. A
+        // stranger's self-signed CA certificate stays an unknown issuer.
+        if rank(&refusal) < 3
+            && check_client_leaf(end_entity) == Err(LeafProblem::IsCa)
+            && self.issued_by_ours(end_entity, intermediates)
+        {
             return Err(rustls::Error::InvalidCertificate(CertificateError::Other(
                 OtherError(Arc::new(LeafProblem::IsCa)),
             )));
