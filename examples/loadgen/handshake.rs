@@ -7,13 +7,12 @@ use std::time::Duration;
 
 use serde_json::json;
 use tokio::io::AsyncWriteExt;
-use tokio::task::JoinSet;
 use tokio::time::{sleep, sleep_until, timeout, Instant};
 
 use crate::cli;
 use crate::error::{Error, Fatal};
 use crate::http::{self, Reader, Response};
-use crate::tally::{round, Tally};
+use crate::tally::{gather, round, Tally};
 use crate::target::Target;
 use crate::Outcome;
 
@@ -29,15 +28,10 @@ pub async fn run(target: Arc<Target>, args: &cli::Handshake) -> Result<Outcome, 
     let request: Arc<[u8]> = http::request("GET", &args.path, &[("Connection", "close")]).into();
     let from = Instant::now() + args.warmup;
     let end = from + args.duration;
-    let mut workers = JoinSet::new();
-    for _ in 0..args.concurrency {
-        workers.spawn(worker(target.clone(), request.clone(), from, end));
-    }
-    let mut tally = Tally::default();
-    while let Some(done) = workers.join_next().await {
-        tally.merge(done.expect("a handshake worker panicked"));
-    }
-    tally.sort();
+    let tally = gather(args.concurrency, || {
+        worker(target.clone(), request.clone(), from, end)
+    })
+    .await;
     let seconds = args.duration.as_secs_f64();
     let connections = tally.successes();
     eprintln!(

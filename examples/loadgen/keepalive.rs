@@ -5,13 +5,12 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use serde_json::json;
-use tokio::task::JoinSet;
 use tokio::time::{sleep, sleep_until, Instant};
 
 use crate::cli;
 use crate::error::{Error, Fatal};
 use crate::http::{self, Reader};
-use crate::tally::{round, Tally};
+use crate::tally::{gather, round, Tally};
 use crate::target::Target;
 use crate::Outcome;
 
@@ -25,15 +24,10 @@ pub async fn run(target: Arc<Target>, args: &cli::Keepalive) -> Result<Outcome, 
     let request: Arc<[u8]> = http::request("GET", &args.path, &[]).into();
     let from = Instant::now() + args.warmup;
     let end = from + args.duration;
-    let mut workers = JoinSet::new();
-    for _ in 0..args.conns {
-        workers.spawn(worker(target.clone(), request.clone(), from, end));
-    }
-    let mut tally = Tally::default();
-    while let Some(done) = workers.join_next().await {
-        tally.merge(done.expect("a keep-alive worker panicked"));
-    }
-    tally.sort();
+    let tally = gather(args.conns, || {
+        worker(target.clone(), request.clone(), from, end)
+    })
+    .await;
     let seconds = args.duration.as_secs_f64();
     let requests = tally.successes();
     eprintln!(

@@ -1,9 +1,29 @@
 //! What a run counts: latencies of the successful requests (every one kept, as nanoseconds, and
 //! sorted at the end for exact percentiles), the failures, and the first failure to show.
 
+use std::future::Future;
 use std::time::Duration;
 
+use tokio::task::JoinSet;
+
 use crate::error::Error;
+
+/// Runs `n` workers made by `spawn` to their end and merges what they counted, sorted.
+pub async fn gather<F>(n: usize, mut spawn: impl FnMut() -> F) -> Tally
+where
+    F: Future<Output = Tally> + Send + 'static,
+{
+    let mut workers = JoinSet::new();
+    for _ in 0..n {
+        workers.spawn(spawn());
+    }
+    let mut tally = Tally::default();
+    while let Some(done) = workers.join_next().await {
+        tally.merge(done.expect("a load worker panicked"));
+    }
+    tally.sort();
+    tally
+}
 
 #[derive(Default)]
 pub struct Tally {

@@ -54,15 +54,7 @@ pub async fn download(target: Arc<Target>, args: &cli::Download) -> Result<Outco
         }
     };
     eprintln!("download: {bytes} bytes in {seconds:.3} s");
-    let json = json!({
-        "mode": "download",
-        "bytes": bytes,
-        "seconds": round(seconds, 4),
-        "mb_per_s": rate(bytes, seconds),
-        "status": status,
-        "errors": tally.errors,
-    });
-    Ok(Outcome::new(json, tally))
+    Ok(outcome("download", bytes, seconds, status, tally))
 }
 
 pub async fn upload(target: Arc<Target>, args: &cli::Upload) -> Result<Outcome, Fatal> {
@@ -86,15 +78,20 @@ pub async fn upload(target: Arc<Target>, args: &cli::Upload) -> Result<Outcome, 
     };
     let bytes = if tally.successes() > 0 { args.bytes } else { 0 };
     eprintln!("upload: {bytes} bytes in {seconds:.3} s, status {status:?}");
+    Ok(outcome("upload", bytes, seconds, status, tally))
+}
+
+/// The JSON line of a transfer, the same for both directions.
+fn outcome(mode: &str, bytes: u64, seconds: f64, status: Option<u16>, tally: Tally) -> Outcome {
     let json = json!({
-        "mode": "upload",
+        "mode": mode,
         "bytes": bytes,
         "seconds": round(seconds, 4),
         "mb_per_s": rate(bytes, seconds),
         "status": status,
         "errors": tally.errors,
     });
-    Ok(Outcome::new(json, tally))
+    Outcome::new(json, tally)
 }
 
 /// Writes the request and reads the response at the same time, so that an early refusal
