@@ -143,14 +143,11 @@ pub async fn run(config: &Config, engine_optional: bool) -> Vec<Line> {
 /// Where metrics are served, and a warning when that is beyond loopback.
 fn metrics_line(address: Option<std::net::SocketAddr>) -> Option<Line> {
     let address = address?;
-    Some(if address.ip().is_loopback() {
-        Line::Ok(format!(
+    Some(match crate::metrics::http::exposure_warning(address) {
+        Some(warning) => Line::Warn(warning),
+        None => Line::Ok(format!(
             "metrics: /metrics and /health on http://{address} (plain HTTP)"
-        ))
-    } else {
-        Line::Warn(format!(
-            "metrics.address {address} is not a loopback address: /metrics is plain HTTP without authentication and names clients and certificates; keep it behind a firewall"
-        ))
+        )),
     })
 }
 

@@ -71,11 +71,8 @@ pub async fn run(
         let listener = tokio::net::TcpListener::bind(address)
             .await
             .map_err(|source| ServiceError::Metrics { address, source })?;
-        if !address.ip().is_loopback() {
-            tracing::warn!(
-                %address,
-                "metrics.address is not a loopback address: /metrics is plain HTTP without authentication and names clients and certificates; keep it behind a firewall"
-            );
+        if let Some(warning) = crate::metrics::http::exposure_warning(address) {
+            tracing::warn!("{warning}");
         }
         let metrics = crate::metrics::init();
         metrics.loaded();

@@ -56,6 +56,15 @@ pub trait Source: Send + Sync + 'static {
     fn snapshot(&self) -> Snapshot;
 }
 
+/// What `dockgate serve` logs and `dockgate check` says when `address` is beyond loopback.
+pub fn exposure_warning(address: std::net::SocketAddr) -> Option<String> {
+    (!address.ip().is_loopback()).then(|| {
+        format!(
+            "metrics.address {address} is not a loopback address: /metrics is plain HTTP without authentication and names clients and certificates; keep it behind a firewall"
+        )
+    })
+}
+
 const OPENMETRICS: &str = "application/openmetrics-text; version=1.0.0; charset=utf-8";
 const PROMETHEUS_TEXT: &str = "text/plain; version=0.0.4; charset=utf-8";
 
@@ -112,9 +121,9 @@ async fn answer(
             .insert(header::ALLOW, HeaderValue::from_static("GET, HEAD"));
         return Ok(r);
     }
-    let snapshot = source.snapshot();
     Ok(match req.uri().path() {
         "/metrics" => {
+            let snapshot = source.snapshot();
             let _ = prober.probe(metrics, &snapshot.engine).await;
             metrics
                 .connections_open
@@ -138,6 +147,7 @@ async fn answer(
             r
         }
         "/health" => {
+            let snapshot = source.snapshot();
             let engine = prober.probe(metrics, &snapshot.engine).await;
             match (snapshot.serving, engine) {
                 (false, _) => text(

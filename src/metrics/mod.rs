@@ -287,31 +287,41 @@ impl Metrics {
     /// Two CAs (or CRLs) with one name (a key rollover) share a series, which shows the earlier
     /// date: the one that cuts clients off first.
     pub fn set_expiries(&self, certificates: &[CertificateDate], crls: &[CrlDate]) {
-        let mut dates: HashMap<CertificateLabels, i64> = HashMap::new();
-        for c in certificates {
-            let labels = CertificateLabels {
-                kind: c.kind,
-                subject: c.subject.clone(),
-            };
-            let at = dates.entry(labels).or_insert(c.not_after);
-            *at = (*at).min(c.not_after);
-        }
-        self.certificate_not_after.clear();
-        for (labels, at) in dates {
-            self.certificate_not_after.get_or_create(&labels).set(at);
-        }
-        let mut dates: HashMap<IssuerLabels, i64> = HashMap::new();
-        for c in crls {
-            let labels = IssuerLabels {
-                issuer: c.issuer.clone(),
-            };
-            let at = dates.entry(labels).or_insert(c.next_update);
-            *at = (*at).min(c.next_update);
-        }
-        self.crl_next_update.clear();
-        for (labels, at) in dates {
-            self.crl_next_update.get_or_create(&labels).set(at);
-        }
+        set_earliest(
+            &self.certificate_not_after,
+            certificates.iter().map(|c| {
+                let labels = CertificateLabels {
+                    kind: c.kind,
+                    subject: c.subject.clone(),
+                };
+                (labels, c.not_after)
+            }),
+        );
+        set_earliest(
+            &self.crl_next_update,
+            crls.iter().map(|c| {
+                let labels = IssuerLabels {
+                    issuer: c.issuer.clone(),
+                };
+                (labels, c.next_update)
+            }),
+        );
+    }
+}
+
+/// Replaces every series of `family` with `dates`, the earliest where a label set repeats.
+fn set_earliest<L>(family: &Family<L, Gauge>, dates: impl Iterator<Item = (L, i64)>)
+where
+    L: Clone + std::hash::Hash + Eq,
+{
+    let mut earliest: HashMap<L, i64> = HashMap::new();
+    for (labels, at) in dates {
+        let e = earliest.entry(labels).or_insert(at);
+        *e = (*e).min(at);
+    }
+    family.clear();
+    for (labels, at) in earliest {
+        family.get_or_create(&labels).set(at);
     }
 }
 
