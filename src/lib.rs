@@ -154,6 +154,8 @@ pub fn build(config: &Config, engine: &EngineBudget) -> Result<State, BuildError
         ),
         max_header_bytes: config.limits.max_header_bytes,
         max_inspected_body: config.limits.max_inspected_body,
+        body_timeout: config.limits.body_timeout,
+        body_budget: engine.bodies.clone(),
     };
     Ok(State {
         acceptor: TlsAcceptor::from(tls.config),
@@ -182,11 +184,14 @@ pub struct Gateway {
     engine: EngineBudget,
 }
 
-/// The engine connections the open-file limit leaves room for (see `fdlimit`).
+/// What every state shares across reloads: the engine connections the open-file limit leaves
+/// room for (see `fdlimit`), and the memory for request bodies held for inspection.
 #[derive(Debug, Clone)]
 pub struct EngineBudget {
     pub permits: Arc<Semaphore>,
     pub limit: usize,
+    /// Bytes of request bodies held for inspection at once (`limits.max_inspected_total`).
+    pub bodies: proxy::budget::BodyBudget,
 }
 
 impl Gateway {
@@ -195,6 +200,7 @@ impl Gateway {
         let engine = EngineBudget {
             permits: Arc::new(Semaphore::new(budget.max_engine_connections)),
             limit: budget.max_engine_connections,
+            bodies: proxy::budget::BodyBudget::new(config.limits.max_inspected_total),
         };
         let state = build(config, &engine)?;
         let (phase, drain) = DrainSignal::channel();
@@ -261,6 +267,9 @@ impl Gateway {
         }
         if f.limits.max_handshakes != config.limits.max_handshakes {
             restart.push("limits.max_handshakes");
+        }
+        if f.limits.max_inspected_total != config.limits.max_inspected_total {
+            restart.push("limits.max_inspected_total");
         }
         if f.log.format != config.log.format || f.log.level != config.log.level {
             restart.push("log");

@@ -19,6 +19,8 @@ fn shipped_example_parses() {
     assert_eq!(c.limits.max_handshakes, 256);
     assert_eq!(c.limits.max_connections_per_identity, 512);
     assert_eq!(c.limits.max_inspected_body, 1 << 20);
+    assert_eq!(c.limits.max_inspected_total, 64 << 20);
+    assert_eq!(c.limits.body_timeout.as_secs(), 30);
     assert_eq!(c.allow.len(), 3);
     assert_eq!(c.allow[0].access, Access::Full);
     assert_eq!(c.allow[1].access, Access::ReadOnly);

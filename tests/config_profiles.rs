@@ -141,3 +141,29 @@ fn max_inspected_body_is_bounded() {
     let c = load(&format!("[limits]\nmax_inspected_body = 4096\n{allow}")).expect("valid");
     assert_eq!(c.limits.max_inspected_body, 4096);
 }
+
+#[test]
+fn inspected_bodies_share_a_bounded_budget_and_a_deadline() {
+    let allow = "[[allow]]\ncn = \"x\"\naccess = \"full\"\n";
+    let c = load(allow).expect("defaults");
+    assert_eq!(c.limits.max_inspected_total, 64 << 20);
+    assert_eq!(c.limits.body_timeout.as_secs(), 30);
+    for bad in [
+        "max_inspected_total = 1023",
+        "max_inspected_total = -5",
+        "max_inspected_body = 8192\nmax_inspected_total = 4096",
+    ] {
+        let err = load(&format!("[limits]\n{bad}\n{allow}")).expect_err(bad);
+        assert!(err.contains("limits.max_inspected_total"), "{bad}: {err}");
+    }
+    for bad in ["0s", "2h", "soon"] {
+        let err = load(&format!("[limits]\nbody_timeout = \"{bad}\"\n{allow}")).expect_err(bad);
+        assert!(err.contains("limits.body_timeout"), "{bad}: {err}");
+    }
+    let c = load(&format!(
+        "[limits]\nmax_inspected_total = 1048576\nbody_timeout = \"5s\"\n{allow}"
+    ))
+    .expect("valid");
+    assert_eq!(c.limits.max_inspected_total, 1 << 20);
+    assert_eq!(c.limits.body_timeout.as_secs(), 5);
+}

@@ -173,6 +173,8 @@ pub struct RawLimits {
     pub max_connections_per_identity: Option<i64>,
     pub max_header_bytes: Option<i64>,
     pub max_inspected_body: Option<i64>,
+    pub max_inspected_total: Option<i64>,
+    pub body_timeout: Option<String>,
 }
 
 /// `[metrics]`: the plain-HTTP listener for Prometheus.

@@ -111,6 +111,11 @@ pub struct Limits {
     /// The largest request body dockgate reads whole to inspect it (container create and
     /// update, exec create, volume create); larger ones are refused.
     pub max_inspected_body: usize,
+    /// The bytes of such bodies held at once over all connections; at least `max_inspected_body`.
+    /// Past it, requests that need one inspected get a 503 instead of more memory.
+    pub max_inspected_total: usize,
+    /// The time such a body has to arrive whole, from the end of the request head.
+    pub body_timeout: Duration,
 }
 
 impl Limits {
@@ -136,6 +141,8 @@ impl Default for Limits {
             max_connections_per_identity: Limits::default_per_identity(max_connections),
             max_header_bytes: 131_072,
             max_inspected_body: 1024 * 1024,
+            max_inspected_total: 64 * 1024 * 1024,
+            body_timeout: Duration::from_secs(30),
         }
     }
 }

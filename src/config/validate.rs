@@ -269,6 +269,20 @@ fn limits(ctx: &Ctx<'_>, raw: &RawLimits) -> Result<Limits, ConfigError> {
         d.max_inspected_body,
         1024..=64 * 1024 * 1024,
     )?;
+    let max_inspected_total = ctx.count(
+        "limits.max_inspected_total",
+        raw.max_inspected_total,
+        d.max_inspected_total,
+        1024..=1 << 40,
+    )?;
+    if max_inspected_total < max_inspected_body {
+        return Err(ctx.err(
+            "limits.max_inspected_total",
+            format!(
+                "{max_inspected_total} is less than limits.max_inspected_body ({max_inspected_body}): no body of that size could ever be inspected"
+            ),
+        ));
+    }
     let timeout = |key: &str, value: &Option<String>, default: Duration| {
         ctx.duration(key, value.as_ref(), default, MAX_TIMEOUT)
     };
@@ -311,6 +325,8 @@ fn limits(ctx: &Ctx<'_>, raw: &RawLimits) -> Result<Limits, ConfigError> {
         max_connections_per_identity,
         max_header_bytes,
         max_inspected_body,
+        max_inspected_total,
+        body_timeout: timeout("limits.body_timeout", &raw.body_timeout, d.body_timeout)?,
     })
 }
 

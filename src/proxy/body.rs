@@ -12,6 +12,7 @@ use bytes::Bytes;
 use http_body::{Body, Frame, SizeHint};
 use hyper::body::Incoming;
 
+use super::budget::{BodyBudget, Held};
 use crate::audit::{AuditRecord, Counters};
 use crate::metrics::labels::EngineError;
 
@@ -21,6 +22,7 @@ use crate::metrics::labels::EngineError;
 pub struct RequestBody {
     inner: Inner,
     counters: Arc<Counters>,
+    _held: Held,
 }
 
 impl RequestBody {
@@ -28,15 +30,18 @@ impl RequestBody {
         RequestBody {
             inner: Inner::Stream(inner),
             counters,
+            _held: BodyBudget::none(),
         }
     }
 
-    /// A body already received whole (and counted).
-    pub fn full(bytes: Bytes, counters: Arc<Counters>) -> RequestBody {
+    /// A body already received whole (and counted), with its hold on the inspection budget,
+    /// released when this body is dropped (after it has been sent).
+    pub fn full(bytes: Bytes, held: Held, counters: Arc<Counters>) -> RequestBody {
         counters.add_in(bytes.len());
         RequestBody {
             inner: Inner::Full((!bytes.is_empty()).then_some(bytes)),
             counters,
+            _held: held,
         }
     }
 }
@@ -80,8 +85,13 @@ impl Body for RequestBody {
     }
 }
 
-/// Receives a request body whole, up to `limit` bytes.
-pub async fn collect(body: &mut Incoming, limit: usize) -> Result<Bytes, CollectError> {
+/// Receives a request body whole, up to `limit` bytes, holding its size in `budget` (the hold
+/// goes with the body to the engine, and back to the budget when the body has been sent).
+pub async fn collect(
+    body: &mut Incoming,
+    limit: usize,
+    budget: &BodyBudget,
+) -> Result<(Bytes, Held), CollectError> {
     use http_body::Body as _;
     use http_body_util::BodyExt;
     // A Content-Length gives the exact size: one allocation of that size. Chunked bodies grow
@@ -89,6 +99,10 @@ pub async fn collect(body: &mut Incoming, limit: usize) -> Result<Bytes, Collect
     // it arrives, and a body at the limit never more than the limit.
     let hint = body.size_hint();
     let exact = hint.exact().map(|n| n.min(limit as u64) as usize);
+    let mut held = BodyBudget::none();
+    budget
+        .grow(&mut held, exact.unwrap_or(0))
+        .map_err(|_| CollectError::Busy)?;
     let mut buf = bytes::BytesMut::with_capacity(exact.unwrap_or(0));
     while let Some(frame) = body.frame().await {
         let frame = frame.map_err(CollectError::Read)?;
@@ -99,12 +113,15 @@ pub async fn collect(body: &mut Incoming, limit: usize) -> Result<Bytes, Collect
             }
             if need > buf.capacity() {
                 let grown = need.max(buf.capacity() * 2).min(limit);
+                budget
+                    .grow(&mut held, grown)
+                    .map_err(|_| CollectError::Busy)?;
                 buf.reserve(grown - buf.len());
             }
             buf.extend_from_slice(data);
         }
     }
-    Ok(buf.freeze())
+    Ok((buf.freeze(), held))
 }
 
 /// Why a body to inspect could not be received.
@@ -112,6 +129,8 @@ pub async fn collect(body: &mut Incoming, limit: usize) -> Result<Bytes, Collect
 pub enum CollectError {
     #[error("the request body is larger than the inspection limit")]
     TooLarge,
+    #[error("the bodies being inspected already fill the gateway's budget for them")]
+    Busy,
     #[error("the request body could not be read")]
     Read(#[source] hyper::Error),
 }

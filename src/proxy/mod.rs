@@ -8,6 +8,7 @@
 //! send `Upgrade: tcp`, as the docker CLI always does.
 
 mod body;
+pub mod budget;
 mod headers;
 mod response;
 mod session;
@@ -53,6 +54,10 @@ pub struct Proxy {
     pub max_header_bytes: usize,
     /// `limits.max_inspected_body`: the largest body read whole for policy.
     pub max_inspected_body: usize,
+    /// `limits.body_timeout`: the time a body read whole for policy has to arrive.
+    pub body_timeout: std::time::Duration,
+    /// `limits.max_inspected_total`: the bytes of such bodies held at once, across reloads.
+    pub body_budget: budget::BodyBudget,
 }
 
 /// Issuer and serial of a client's certificate and of the intermediates it sent.
@@ -211,7 +216,7 @@ impl Proxy {
         let mut req = req;
         let mut inspected = None;
         if let (Some(kind), Some(access)) = (verdict.inspect, access.as_ref()) {
-            let bytes = match self.receive_body(&mut req).await {
+            let (bytes, held) = match self.receive_body(&mut req).await {
                 Ok(b) => b,
                 Err(err) => return Ok(err.into_response(noted(AuditDecision::Deny, None))),
             };
@@ -231,7 +236,7 @@ impl Proxy {
                     return Ok(err.into_response(r));
                 }
             }
-            inspected = Some(bytes);
+            inspected = Some((bytes, held));
         }
         let record = noted(audit_decision, denial.as_ref());
         if audit_decision == AuditDecision::WouldDeny {
@@ -249,7 +254,12 @@ impl Proxy {
 
     /// Receives the body of a request whose body policy must read: whole, at most
     /// `limits.max_inspected_body`, and with framing that leaves no doubt about where it ends.
-    async fn receive_body(&self, req: &mut Request<Incoming>) -> Result<Bytes, ProxyError> {
+    /// The whole body must arrive within `limits.body_timeout`, and the bodies held at once fit
+    /// in `limits.max_inspected_total`.
+    async fn receive_body(
+        &self,
+        req: &mut Request<Incoming>,
+    ) -> Result<(Bytes, budget::Held), ProxyError> {
         let headers = req.headers();
         if headers.contains_key(header::TRANSFER_ENCODING)
             && headers.contains_key(header::CONTENT_LENGTH)
@@ -260,12 +270,18 @@ impl Proxy {
         if req.body().size_hint().lower() > limit as u64 {
             return Err(ProxyError::BodyTooLarge { limit });
         }
-        body::collect(req.body_mut(), limit)
-            .await
-            .map_err(|e| match e {
-                body::CollectError::TooLarge => ProxyError::BodyTooLarge { limit },
-                body::CollectError::Read(_) => ProxyError::BodyFraming,
-            })
+        let received = body::collect(req.body_mut(), limit, &self.body_budget);
+        match tokio::time::timeout(self.body_timeout, received).await {
+            Ok(Ok(body)) => Ok(body),
+            Ok(Err(body::CollectError::TooLarge)) => Err(ProxyError::BodyTooLarge { limit }),
+            Ok(Err(body::CollectError::Busy)) => Err(ProxyError::InspectionBusy {
+                total: self.body_budget.total(),
+            }),
+            Ok(Err(body::CollectError::Read(_))) => Err(ProxyError::BodyFraming),
+            Err(_) => Err(ProxyError::BodyTimeout {
+                timeout: self.body_timeout,
+            }),
+        }
     }
 
     async fn forward(
@@ -273,7 +289,7 @@ impl Proxy {
         session: Arc<Session>,
         mut req: Request<Incoming>,
         upgrade: Option<HeaderValue>,
-        inspected: Option<Bytes>,
+        inspected: Option<(Bytes, budget::Held)>,
         mut record: AuditRecord,
     ) -> Response<ResponseBody> {
         let client_upgrade = upgrade.as_ref().map(|_| hyper::upgrade::on(&mut req));
@@ -359,7 +375,7 @@ impl Proxy {
         &self,
         req: Request<Incoming>,
         upgrade: Option<HeaderValue>,
-        inspected: Option<Bytes>,
+        inspected: Option<(Bytes, budget::Held)>,
         record: &AuditRecord,
     ) -> Result<Request<RequestBody>, ProxyError> {
         let (mut parts, body) = req.into_parts();
@@ -379,12 +395,12 @@ impl Proxy {
         }
         let body = match inspected {
             // Exactly the bytes policy read, framed by a length.
-            Some(bytes) => {
+            Some((bytes, held)) => {
                 parts.headers.remove(header::TRANSFER_ENCODING);
                 parts
                     .headers
                     .insert(header::CONTENT_LENGTH, HeaderValue::from(bytes.len()));
-                RequestBody::full(bytes, record.counters.clone())
+                RequestBody::full(bytes, held, record.counters.clone())
             }
             None => RequestBody::new(body, record.counters.clone()),
         };

@@ -40,6 +40,10 @@ pub enum ProxyError {
     BodyUnreadable(String),
     #[error("dockgate: access denied: the request body is over the gateway's inspection limit of {limit} bytes (limits.max_inspected_body)")]
     BodyTooLarge { limit: usize },
+    #[error("dockgate: the gateway is inspecting {total} bytes of request bodies already, its limit (limits.max_inspected_total); try again later")]
+    InspectionBusy { total: usize },
+    #[error("dockgate: the request body did not arrive within {} (limits.body_timeout)", humantime::format_duration(*.timeout))]
+    BodyTimeout { timeout: std::time::Duration },
     #[error("dockgate: bad request: the request body's framing is ambiguous or broken (Content-Length with Transfer-Encoding, or a truncated body)")]
     BodyFraming,
     #[error("dockgate: the Docker Engine is unreachable: {}", .0.client_hint())]
@@ -60,7 +64,10 @@ impl ProxyError {
             | ProxyError::BodyFraming => StatusCode::BAD_REQUEST,
             ProxyError::BodyTooLarge { .. } => StatusCode::PAYLOAD_TOO_LARGE,
             ProxyError::TooManyConnections(_) => StatusCode::TOO_MANY_REQUESTS,
-            ProxyError::AtCapacity | ProxyError::Upstream(super::UpstreamError::Busy { .. }) => {
+            ProxyError::BodyTimeout { .. } => StatusCode::REQUEST_TIMEOUT,
+            ProxyError::AtCapacity
+            | ProxyError::InspectionBusy { .. }
+            | ProxyError::Upstream(super::UpstreamError::Busy { .. }) => {
                 StatusCode::SERVICE_UNAVAILABLE
             }
             ProxyError::HeadTooLarge { .. } => StatusCode::REQUEST_HEADER_FIELDS_TOO_LARGE,

@@ -316,6 +316,7 @@ impl Upstream {
             .header(http::header::HOST, "docker")
             .body(RequestBody::full(
                 bytes::Bytes::new(),
+                super::budget::BodyBudget::none(),
                 Arc::new(crate::audit::Counters::default()),
             ))
             .map_err(|e| e.to_string())?;
