@@ -147,7 +147,6 @@ pub fn explain(config: &Config, policy: &Policy, id: &ClientIdentity, q: &Questi
         query,
         upgrade: q.upgrade,
         has_body,
-        form_body: false,
     };
     if decoded == whoami::PATH && q.method == Method::GET {
         let mut x = Explanation::new(Outcome::Allow, None);

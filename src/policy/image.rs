@@ -36,8 +36,13 @@ impl std::fmt::Display for Reference {
 /// Parses `s` as the engine would (`None` where it would refuse it, or where it might be an
 /// image ID rather than a name).
 pub fn parse(s: &str) -> Option<Reference> {
-    // `sha256:<hex>` alone is an image ID to the engine (`ParseAnyReference`), not a name.
-    if parse_digest(s).is_some() {
+    // `sha256:<hex>` is an image ID to the engine: whole (`ParseAnyReference`), or as a prefix
+    // of any length, which its image stores resolve after finding no image of that name (the
+    // name `docker.io/library/sha256` with the hex as tag).
+    if ["sha256:", "sha384:", "sha512:"]
+        .iter()
+        .any(|algo| s.starts_with(algo))
+    {
         return None;
     }
     let (name, digest) = match s.split_once('@') {
@@ -143,6 +148,8 @@ pub fn covers(p: &ImagePattern, r: &Reference) -> bool {
     }
     match &p.tag {
         None => true,
+        // With a digest, the engine pulls and runs the digest whatever the tag says.
+        Some(_) if r.digest.is_some() && p.digest.is_none() => false,
         Some(t) => r.tag.as_deref().is_some_and(|rt| glob(t, rt)),
     }
 }
@@ -172,7 +179,7 @@ pub fn glob(pattern: &str, text: &str) -> bool {
 pub fn check_run(image: &str, patterns: &[ImagePattern]) -> Result<(), String> {
     let Some(mut r) = parse(image) else {
         return Err(format!(
-            "the image \"{image}\" is not allowed for this client (images must be named, not given by ID)"
+            "the image \"{image}\" is not allowed for this client (images must be given by a valid name, not by ID)"
         ));
     };
     if r.tag.is_none() && r.digest.is_none() {

@@ -41,9 +41,6 @@ pub struct RequestView<'a> {
     pub upgrade: bool,
     /// The request carries a body (a non-zero `Content-Length`, or chunked).
     pub has_body: bool,
-    /// The body is a form (`application/x-www-form-urlencoded`): Go's `ParseForm` reads its
-    /// values in place of the query's.
-    pub form_body: bool,
 }
 
 impl<'a> RequestView<'a> {
@@ -55,7 +52,6 @@ impl<'a> RequestView<'a> {
             query: None,
             upgrade,
             has_body: false,
-            form_body: false,
         }
     }
 }

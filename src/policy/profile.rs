@@ -98,11 +98,11 @@ pub fn judge(
 }
 
 fn pull(req: &RequestView<'_>, patterns: &[crate::config::ImagePattern]) -> Result<(), String> {
-    if req.form_body {
-        return Err(
-            "pulling with form-encoded parameters in the body is not allowed for this client"
-                .into(),
-        );
+    // The engine reads a pull's parameters from a form body too, before the query's, and Go
+    // takes a body as a form on a Content-Type it lower-cases with Unicode rules and whose
+    // parameters may be broken: no body at all is the one safe reading. No client sends one.
+    if req.has_body {
+        return Err("pulling with a request body is not allowed for this client".into());
     }
     let q = query::parse(req.query.unwrap_or("")).map_err(|e| format!("the query {e}"))?;
     if q.get("fromSrc").is_some() {

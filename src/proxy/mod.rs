@@ -151,15 +151,6 @@ impl Proxy {
             let err = ProxyError::UpgradeOnHttp10;
             return Ok(err.into_response(refused(AuditDecision::Invalid)));
         }
-        let form_body = req
-            .headers()
-            .get(header::CONTENT_TYPE)
-            .and_then(|v| v.to_str().ok())
-            .is_some_and(|ct| {
-                ct.trim_start()
-                    .to_ascii_lowercase()
-                    .starts_with("application/x-www-form-urlencoded")
-            });
         let method = req.method().clone();
         let query = req.uri().query().map(str::to_string);
         let view = RequestView {
@@ -168,7 +159,6 @@ impl Proxy {
             query: query.as_deref(),
             upgrade: upgrade.is_some(),
             has_body: !req.body().is_end_stream(),
-            form_body,
         };
         if decoded == whoami::PATH && req.method() == http::Method::GET {
             let entry = self.policy.entry_for(&session.identity);

@@ -93,7 +93,6 @@ struct Active {
     query: Option<String>,
     upgrade: bool,
     has_body: bool,
-    form_body: bool,
     /// Alive exactly as long as the exchange (its audit record holds the other references).
     counters: Weak<Counters>,
 }
@@ -271,7 +270,6 @@ impl Session {
                     query: active.query.as_deref(),
                     upgrade: active.upgrade,
                     has_body: active.has_body,
-                    form_body: active.form_body,
                 };
                 if !matches!(
                     proxy.policy.decide(&self.identity, &view),
@@ -296,7 +294,6 @@ impl Session {
                 query: view.query.map(str::to_string),
                 upgrade: view.upgrade,
                 has_body: view.has_body,
-                form_body: view.form_body,
                 counters: Arc::downgrade(counters),
             });
         }

@@ -265,22 +265,39 @@ fn check_run_requires_a_named_image_that_a_pattern_covers() {
         (
             vec!["**"],
             d.clone(),
-            Err(format!("the image \"{d}\" is not allowed for this client (images must be named, not given by ID)")),
+            Err(format!("the image \"{d}\" is not allowed for this client (images must be given by a valid name, not by ID)")),
+        ),
+        (
+            vec!["*", "**", "docker.io/**"],
+            "sha256:abcd".into(),
+            Err("the image \"sha256:abcd\" is not allowed for this client (images must be given by a valid name, not by ID)".into()),
+        ),
+        (
+            vec!["**"],
+            "sha512:0123".into(),
+            Err("the image \"sha512:0123\" is not allowed for this client (images must be given by a valid name, not by ID)".into()),
+        ),
+        (
+            vec!["busybox:1.36", "busybox:*"],
+            format!("busybox:1.36@{d}"),
+            Err(format!(
+                "the image \"docker.io/library/busybox:1.36@{d}\" is not allowed for this client"
+            )),
         ),
         (
             vec!["**"],
             "abc123".into(),
-            Err("the image \"abc123\" is not allowed for this client (images must be named, not given by ID)".into()),
+            Err("the image \"abc123\" is not allowed for this client (images must be given by a valid name, not by ID)".into()),
         ),
         (
             vec!["**"],
             "BusyBox".into(),
-            Err("the image \"BusyBox\" is not allowed for this client (images must be named, not given by ID)".into()),
+            Err("the image \"BusyBox\" is not allowed for this client (images must be given by a valid name, not by ID)".into()),
         ),
         (
             vec!["**"],
             "".into(),
-            Err("the image \"\" is not allowed for this client (images must be named, not given by ID)".into()),
+            Err("the image \"\" is not allowed for this client (images must be given by a valid name, not by ID)".into()),
         ),
         (
             vec![],
@@ -399,6 +416,29 @@ fn check_pull_combines_from_image_and_tag_as_the_engine_does() {
                 "pulling every tag of \"docker.io/library/alpine\" is not allowed for this client"
                     .into(),
             ),
+        ),
+        // A digest wins over a tag: a tag pattern does not cover it.
+        (
+            vec!["busybox:1.36"],
+            format!("busybox:1.36@{d}"),
+            "".into(),
+            Err(format!(
+                "pulling \"docker.io/library/busybox:1.36@{d}\" is not allowed for this client"
+            )),
+        ),
+        (
+            vec!["busybox:1.36"],
+            format!("busybox@{d}"),
+            "1.36".into(),
+            Err(format!(
+                "pulling \"docker.io/library/busybox:1.36@{d}\" is not allowed for this client"
+            )),
+        ),
+        (
+            vec!["**"],
+            "sha256:abcd".into(),
+            "".into(),
+            Err("pulling \"sha256:abcd\" is not allowed for this client (not an image name)".into()),
         ),
         (
             vec!["**"],
