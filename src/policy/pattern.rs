@@ -46,6 +46,73 @@ fn match_from(pattern: &[Segment], path: &[&str]) -> bool {
     }
 }
 
+/// Whether some request `p` allows would be dispatched to `route` by its path and method (an
+/// earlier route that takes the path first is not considered): for the load-time warnings, so
+/// that `POST /services/web/update` is seen to reach the service update as surely as
+/// `POST /services/{id}/update` or `POST /**`.
+pub fn reaches(p: &RoutePattern, route: &super::routes::Route) -> bool {
+    if p.methods.as_ref().is_some_and(|m| !m.contains(&route.method)) {
+        return false;
+    }
+    let mut ours = Vec::new();
+    for seg in &p.segments {
+        match seg {
+            Segment::Literal(l) => ours.push(Token::Lit(l)),
+            Segment::One => ours.push(Token::One),
+            Segment::Name => ours.extend([Token::One, Token::Any]),
+            Segment::Rest => ours.push(Token::Any),
+        }
+    }
+    let mut theirs = Vec::new();
+    for seg in route.pattern.trim_start_matches('/').split('/') {
+        match seg.strip_prefix('{') {
+            Some(var) if var.contains(':') => theirs.extend([Token::One, Token::Any]),
+            Some(_) => theirs.push(Token::One),
+            None => theirs.push(Token::Lit(seg)),
+        }
+    }
+    overlap(&ours, &theirs)
+}
+
+/// One path segment of a pattern or a route template: a literal, any one segment, or any
+/// number of segments (none included). `{name}` and `{x:.*}` are one segment and then any.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Token<'a> {
+    Lit(&'a str),
+    One,
+    Any,
+}
+
+/// Whether some path of non-empty segments matches both token lists.
+fn overlap(a: &[Token<'_>], b: &[Token<'_>]) -> bool {
+    if a.is_empty() && b.is_empty() {
+        return true;
+    }
+    if a.first() == Some(&Token::Any) && overlap(&a[1..], b) {
+        return true;
+    }
+    if b.first() == Some(&Token::Any) && overlap(a, &b[1..]) {
+        return true;
+    }
+    let (Some(&x), Some(&y)) = (a.first(), b.first()) else {
+        return false;
+    };
+    let same_segment = match (x, y) {
+        // Canonical paths have no empty segment (`/debug/pprof/` is never reached).
+        (Token::Lit(""), _) | (_, Token::Lit("")) => false,
+        (Token::Lit(l), Token::Lit(m)) => l == m,
+        _ => true,
+    };
+    match (x, y) {
+        _ if !same_segment => false,
+        // Both stay on their `Any`: covered by one of them letting go above.
+        (Token::Any, Token::Any) => false,
+        (Token::Any, _) => overlap(a, &b[1..]),
+        (_, Token::Any) => overlap(&a[1..], b),
+        _ => overlap(&a[1..], &b[1..]),
+    }
+}
+
 /// An engine route's template in pattern syntax: `/containers/{name:.*}/start` →
 /// `/containers/{id}/start`; image, plugin and distribution names → `{name}`.
 pub fn route_pattern(template: &str) -> String {
@@ -161,6 +228,44 @@ mod tests {
             "",
         ] {
             assert!(allow_entry(bad).is_err(), "{bad:?} was accepted");
+        }
+    }
+
+    #[test]
+    fn patterns_reach_the_routes_whose_paths_they_share() {
+        let reach = |p: &str, name: &str| {
+            let route = crate::policy::routes::by_name(name).expect(name);
+            reaches(&pat(p), route)
+        };
+        let cases: &[(&str, &str, bool)] = &[
+            ("POST /services/web/update", "ServiceUpdate", true),
+            ("POST /services/{id}/update", "ServiceUpdate", true),
+            ("POST /services/*/update", "ServiceUpdate", true),
+            ("POST /**", "ServiceUpdate", true),
+            ("* /services/**", "ServiceUpdate", true),
+            ("GET /services/**", "ServiceUpdate", false),
+            ("POST /services/web/inspect", "ServiceUpdate", false),
+            ("POST /services/update", "ServiceUpdate", false),
+            ("POST /services", "ServiceUpdate", false),
+            ("POST /containers/web/start", "ContainerStart", true),
+            ("POST /containers/a/b/start", "ContainerStart", true),
+            ("POST /containers/{id}/start", "ContainerStop", false),
+            ("GET /images/app/get", "ImageGet", true),
+            ("GET /images/{name}/get", "ImageGet", true),
+            ("GET /images/get", "ImageGet", false),
+            ("GET /images/get", "ImageGetAll", true),
+            ("GET /images/{name}/json", "ImageInspect", true),
+            ("GET /images/{name}/json", "ImageList", false),
+            ("POST /plugins/sshfs/set", "PluginSet", true),
+            ("GET /debug/**", "DebugPprofIndex", false),
+            ("GET /debug/**", "DebugVars", true),
+            ("GET /**", "DebugPprofTrace", true),
+            ("* /**", "SystemOptions", true),
+            ("GET /_ping", "SystemOptions", false),
+            ("OPTIONS /x", "SystemOptions", true),
+        ];
+        for (p, name, want) in cases {
+            assert_eq!(reach(p, name), *want, "{p} reaches {name}");
         }
     }
 

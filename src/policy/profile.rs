@@ -152,7 +152,9 @@ pub fn version_less(a: &str, b: &str) -> bool {
     false
 }
 
-/// Routes whose power the body rules cannot see (or see only in part), and why.
+/// Routes whose power the body rules cannot see (or see only in part), and why. Whole families
+/// are named where one route of it is enough to matter: every write of swarm, services, nodes,
+/// secrets, configs and plugins.
 const POWER: &[(&str, &str)] = &[
     ("ImageBuild", "builds can use host networking and BuildKit entitlements, which no body rule sees"),
     ("Session", "a BuildKit session serves the client's files and secrets to builds"),
@@ -162,21 +164,39 @@ const POWER: &[(&str, &str)] = &[
     ("PluginEnable", "plugins run with the privileges they ask for"),
     ("PluginSet", "plugin settings can mount host paths and devices"),
     ("PluginUpgrade", "plugins run with the privileges they ask for"),
+    ("PluginDisable", "plugins (volume and network drivers, authorization) stop, unchecked"),
+    ("PluginDelete", "plugins (volume and network drivers, authorization) go, unchecked"),
+    ("PluginPush", "the engine uploads a plugin to a registry the client names"),
     ("SwarmInit", "swarm services run containers whose specs no body rule sees"),
     ("SwarmJoin", "joining a swarm hands the node to another manager"),
+    ("SwarmLeave", "the node leaves its swarm, unchecked"),
     ("SwarmInspect", "shows the swarm's join tokens"),
     ("SwarmUnlockkey", "shows the swarm's unlock key"),
     ("SwarmUpdate", "swarm settings, unchecked"),
+    ("SwarmUnlock", "unlocks a locked swarm, unchecked"),
     ("ServiceCreate", "service specs can bind-mount host paths and add capabilities, unchecked"),
     ("ServiceUpdate", "service specs can bind-mount host paths and add capabilities, unchecked"),
+    ("ServiceDelete", "services of the whole swarm, unchecked"),
+    ("NodeUpdate", "node roles and availability in the swarm, unchecked"),
+    ("NodeDelete", "nodes of the swarm, unchecked"),
     ("SecretCreate", "secrets, unchecked"),
     ("SecretInspect", "secret metadata"),
+    ("SecretUpdate", "secrets, unchecked"),
+    ("SecretDelete", "secrets, unchecked"),
     ("ConfigCreate", "configs, unchecked"),
     ("ConfigInspect", "config data"),
+    ("ConfigUpdate", "configs, unchecked"),
+    ("ConfigDelete", "configs, unchecked"),
+    ("ImagePush", "the engine uploads any local image, with its files, to a registry the client names"),
+    ("SystemAuth", "the engine logs in to a registry the client names"),
+    ("NetworkCreate", "macvlan, ipvlan and bridge options can put containers on the host's own networks, unchecked"),
     ("VolumeCreate", "checked: a local volume's bind options are held to containers.bind_mounts"),
     ("ContainerUpdate", "checked: its device fields are held to containers.devices"),
     ("ExecStart", "runs what an exec create set up: the create is checked (containers.privileged), the start is not"),
 ];
+
+/// Without `images`, a pull names any image and an import any URL.
+const PULL_WITHOUT_IMAGES: &str = "without `images`, any image can be pulled, and an import (fromSrc) makes the engine fetch any URL the client names";
 
 /// Routes that give content a name that `images` would then allow.
 const NAMING: &[&str] = &["ImageLoad", "ImageTag", "ImageCommit", "ImageBuild"];
@@ -188,13 +208,22 @@ pub fn warnings(p: &Profile) -> Vec<String> {
         let req = RequestView::simple(&r.method, &path, false);
         p.allow.iter().any(|e| match e {
             AllowEntry::ReadOnly => read_only::allows(&req),
-            AllowEntry::Route(pat) => pattern::matches(pat, &r.method, &path),
+            AllowEntry::Route(pat) => pattern::reaches(pat, r),
         })
     };
     let mut out = Vec::new();
     for (name, why) in POWER {
         if let Some(r) = routes::by_name(name).filter(|r| allows(r)) {
             out.push(format!("profiles.{}: allows {}: {why}", p.name, r.text()));
+        }
+    }
+    if p.images.is_none() {
+        if let Some(r) = routes::by_name("ImageCreate").filter(|r| allows(r)) {
+            out.push(format!(
+                "profiles.{}: allows {}: {PULL_WITHOUT_IMAGES}",
+                p.name,
+                r.text()
+            ));
         }
     }
     if p.images.is_some() {

@@ -848,7 +848,34 @@ fn warnings_name_power_routes() {
             &[
                 "profiles.p: allows POST /services/create: service specs can bind-mount host paths and add capabilities, unchecked",
                 "profiles.p: allows POST /services/{id}/update: service specs can bind-mount host paths and add capabilities, unchecked",
+                "profiles.p: allows DELETE /services/{id}: services of the whole swarm, unchecked",
             ],
+        ),
+        // Literal names reach the routes as surely as variables.
+        (
+            r#"allow = ["POST /services/web/update", "POST /plugins/sshfs/set", "GET /images/app/get"]"#,
+            &[
+                "profiles.p: allows POST /plugins/{name}/set: plugin settings can mount host paths and devices",
+                "profiles.p: allows POST /services/{id}/update: service specs can bind-mount host paths and add capabilities, unchecked",
+                "profiles.p: allows reads that read-only leaves out on purpose (file system, image and debug data, or the engine contacting other hosts): GET /images/{name}/get",
+            ],
+        ),
+        (
+            r#"allow = ["POST /images/{name}/push", "POST /auth", "POST /networks/create"]"#,
+            &[
+                "profiles.p: allows POST /images/{name}/push: the engine uploads any local image, with its files, to a registry the client names",
+                "profiles.p: allows POST /auth: the engine logs in to a registry the client names",
+                "profiles.p: allows POST /networks/create: macvlan, ipvlan and bridge options can put containers on the host's own networks, unchecked",
+            ],
+        ),
+        (
+            r#"allow = ["POST /images/create"]"#,
+            &["profiles.p: allows POST /images/create: without `images`, any image can be pulled, and an import (fromSrc) makes the engine fetch any URL the client names"],
+        ),
+        (
+            r#"allow = ["POST /images/create"]
+images = ["busybox"]"#,
+            &[],
         ),
         (
             r#"allow = ["POST /images/load", "POST /images/{name}/tag", "POST /commit"]
@@ -887,6 +914,9 @@ fn wildcards_are_warned_about_route_by_route() {
                 "POST /plugins/{name}/enable",
                 "POST /plugins/{name}/set",
                 "POST /plugins/{name}/upgrade",
+                "POST /plugins/{name}/disable",
+                "DELETE /plugins/{name}",
+                "POST /plugins/{name}/push",
             ],
             &[
                 "GET /plugins",
@@ -899,9 +929,11 @@ fn wildcards_are_warned_about_route_by_route() {
             &[
                 "POST /swarm/init",
                 "POST /swarm/join",
+                "POST /swarm/leave",
                 "GET /swarm",
                 "GET /swarm/unlockkey",
                 "POST /swarm/update",
+                "POST /swarm/unlock",
             ],
             &[],
         ),
@@ -910,8 +942,12 @@ fn wildcards_are_warned_about_route_by_route() {
             &[
                 "POST /secrets/create",
                 "GET /secrets/{id}",
+                "POST /secrets/{id}/update",
+                "DELETE /secrets/{id}",
                 "POST /configs/create",
                 "GET /configs/{id}",
+                "POST /configs/{id}/update",
+                "DELETE /configs/{id}",
             ],
             &["GET /secrets", "GET /configs"],
         ),
@@ -939,9 +975,7 @@ fn wildcards_are_warned_about_route_by_route() {
                 "GET /plugins/{name}/json",
                 "GET /plugins/privileges",
                 "GET /distribution/{name}/json",
-                "GET /networks/",
                 "GET /debug/vars",
-                "GET /debug/pprof/",
                 "GET /debug/pprof/cmdline",
                 "GET /debug/pprof/profile",
                 "GET /debug/pprof/symbol",
@@ -967,9 +1001,9 @@ fn wildcards_are_warned_about_route_by_route() {
             assert_eq!(w.len(), power.len() + 1, "{profile}: {w:#?}");
         }
     }
-    // Everything: every power route, and the extra reads.
+    // Everything: every power route, pulls without `images`, and the extra reads.
     let all = warnings_for(r#"allow = ["* /**"]"#);
-    assert_eq!(all.len(), POWER.len() + 1, "{all:#?}");
+    assert_eq!(all.len(), POWER.len() + 2, "{all:#?}");
     for route in [
         "POST /build",
         "POST /session",
