@@ -237,7 +237,8 @@ pub fn usage(log: &str, cn: &str) -> Usage {
             continue;
         }
         match ev.decision.as_str() {
-            "allow" | "would_deny" if ev.route.is_empty() => u.unrouted += 1,
+            // Only the engine's own routes: a line cannot bring in anything else.
+            "allow" | "would_deny" if routes::by_text(&ev.route).is_none() => u.unrouted += 1,
             "allow" | "would_deny" => *u.routes.entry(ev.route).or_default() += 1,
             _ => u.denied += 1,
         }
@@ -272,19 +273,82 @@ fn audit_event(line: &str) -> Option<AuditEvent> {
             route: s("route"),
         });
     }
-    // Text: `... dockgate::audit: request event="end" client_cn=alice ... route=GET /_ping rule= ...`.
-    let rest = &line[line.find(&format!("{}: ", crate::audit::TARGET))?..];
-    let between = |start: &str, end: &str| -> Option<String> {
-        let from = rest.find(start)? + start.len();
-        let len = rest[from..].find(end)?;
-        Some(rest[from..from + len].trim_matches('"').to_string())
+    // Text: `TIMESTAMP  INFO dockgate::audit: request event="end" client_cn=alice …
+    // route="GET /_ping" rule= …`. Values a client chose are quoted when they hold a space, `=`
+    // or a quote (`audit::line`), so the pairs split without doubt.
+    let mut words = line.split_whitespace();
+    let (_time, _level) = (words.next()?, words.next()?);
+    let head = format!("{}: request ", crate::audit::TARGET);
+    if words.next()? != head.split(' ').next()? || words.next()? != "request" {
+        return None;
+    }
+    let fields = pairs(&line[line.find(&head)? + head.len()..])?;
+    let get = |k: &str| {
+        fields
+            .iter()
+            .find(|(key, _)| key == k)
+            .map(|(_, v)| v.clone())
+            .unwrap_or_default()
     };
     Some(AuditEvent {
-        event: between(" event=", " ")?,
-        client_cn: between(" client_cn=", " fingerprint=")?,
-        decision: between(" decision=", " ")?,
-        route: between(" route=", " rule=")?,
+        event: get("event"),
+        client_cn: get("client_cn"),
+        decision: get("decision"),
+        route: get("route"),
     })
+}
+
+/// `key=value key="quoted \" value" key= …` as the text format writes it; `None` when a line
+/// does not split that way.
+fn pairs(mut s: &str) -> Option<Vec<(String, String)>> {
+    let mut out = Vec::new();
+    loop {
+        s = s.trim_start_matches(' ');
+        if s.is_empty() {
+            return Some(out);
+        }
+        let eq = s.find('=')?;
+        let key = &s[..eq];
+        if key.is_empty() || key.contains([' ', '"']) {
+            return None;
+        }
+        s = &s[eq + 1..];
+        let value = if let Some(quoted) = s.strip_prefix('"') {
+            let mut value = String::new();
+            let mut chars = quoted.char_indices();
+            let end = loop {
+                match chars.next()? {
+                    (i, '"') => break i,
+                    (_, '\\') => match chars.next()?.1 {
+                        'n' => value.push('\n'),
+                        't' => value.push('\t'),
+                        'r' => value.push('\r'),
+                        '0' => value.push('\0'),
+                        'u' => {
+                            // `\u{1f}`
+                            let rest = &quoted[chars.next()?.0..];
+                            let close = rest.find('}')?;
+                            let code = u32::from_str_radix(&rest[1..close], 16).ok()?;
+                            value.push(char::from_u32(code)?);
+                            for _ in 0..close {
+                                chars.next();
+                            }
+                        }
+                        c => value.push(c),
+                    },
+                    (_, c) => value.push(c),
+                }
+            };
+            s = &quoted[end + 1..];
+            value
+        } else {
+            let end = s.find(' ').unwrap_or(s.len());
+            let value = s[..end].to_string();
+            s = &s[end..];
+            value
+        };
+        out.push((key.to_string(), value));
+    }
 }
 
 /// Routes that need `hijack = true`, by their text.
@@ -297,6 +361,11 @@ fn inspected(route: &str) -> bool {
     routes::by_text(route).is_some_and(|r| BodyKind::for_route(r.name).is_some())
 }
 
+/// `s` as a TOML string.
+fn toml_str(s: &str) -> String {
+    toml::Value::String(s.to_string()).to_string()
+}
+
 /// A `[profiles.NAME]` table that allows exactly the routes in `u`, ready to paste.
 pub fn suggest(u: &Usage, name: &str, cn: &str, source: &str) -> String {
     let key = if !name.is_empty()
@@ -306,7 +375,7 @@ pub fn suggest(u: &Usage, name: &str, cn: &str, source: &str) -> String {
     {
         name.to_string()
     } else {
-        format!("{name:?}")
+        toml_str(name)
     };
     let total: u64 = u.routes.values().sum();
     let mut out = String::new();
@@ -325,7 +394,12 @@ pub fn suggest(u: &Usage, name: &str, cn: &str, source: &str) -> String {
             u.unrouted
         );
     }
-    let _ = writeln!(out, "[[allow]]\ncn = {cn:?}\naccess = {name:?}\n");
+    let _ = writeln!(
+        out,
+        "[[allow]]\ncn = {}\naccess = {}\n",
+        toml_str(cn),
+        toml_str(name)
+    );
     let _ = writeln!(out, "[profiles.{key}]");
     let _ = writeln!(out, "allow = [");
     let width = u.routes.keys().map(|r| r.len()).max().unwrap_or(0) + 3;

@@ -3,8 +3,11 @@
 //! cost of going through a generic formatter on every request.
 //!
 //! JSON: `{"timestamp":"…Z","level":"INFO","message":"request","event":"end",…,"target":"dockgate::audit"}`.
-//! Text: `…Z  INFO dockgate::audit: request event="end" client_cn=alice …`, where `Str` values are
-//! quoted with Rust's `{:?}` escaping and `Shown` values written as they are.
+//! Text: `…Z  INFO dockgate::audit: request event="end" client_cn=alice route="GET /_ping" …`,
+//! where `Str` values are quoted with Rust's `{:?}` escaping and `Shown` values written as they
+//! are unless they hold a space, `=`, `"`, `\` or a control character, which would let a value a
+//! client chose (a decoded path, a certificate's CN) pose as other fields or lines: those are
+//! quoted too.
 
 use std::fmt::Write as _;
 use std::time::SystemTime;
@@ -16,7 +19,7 @@ use crate::config::LogFormat;
 pub enum Value<'a> {
     /// A string the text format quotes (`event="end"`).
     Str(&'a str),
-    /// A string the text format shows as it is (`client_cn=alice`).
+    /// A string the text format shows as it is (`client_cn=alice`) when that is unambiguous.
     Shown(&'a str),
     U64(u64),
     Bool(bool),
@@ -66,7 +69,10 @@ pub fn write(
                     Value::Str(s) => {
                         let _ = write!(out, "{s:?}");
                     }
-                    Value::Shown(s) => out.push_str(s),
+                    Value::Shown(s) if plain(s) => out.push_str(s),
+                    Value::Shown(s) => {
+                        let _ = write!(out, "{s:?}");
+                    }
                     Value::U64(n) => {
                         let _ = write!(out, "{n}");
                     }
@@ -76,6 +82,12 @@ pub fn write(
             out.push('\n');
         }
     }
+}
+
+/// Whether `s` reads back as one value when written bare in a text line.
+fn plain(s: &str) -> bool {
+    !s.chars()
+        .any(|c| c.is_whitespace() || c.is_control() || matches!(c, '=' | '"' | '\\'))
 }
 
 /// `s` as a JSON string.
@@ -192,7 +204,33 @@ mod tests {
             ],
         );
         assert!(out.ends_with(
-            "  INFO dockgate::audit: request event=\"end\" client_cn=alice route=GET /_ping status=200\n"
+            "  INFO dockgate::audit: request event=\"end\" client_cn=alice route=\"GET /_ping\" status=200\n"
         ));
+    }
+
+    #[test]
+    fn text_values_that_could_pose_as_fields_are_quoted() {
+        let mut out = String::new();
+        write(
+            &mut out,
+            LogFormat::Text,
+            "INFO",
+            "dockgate::audit",
+            "request",
+            &[
+                ("path", Value::Shown("/x decision=allow route=GET /_ping")),
+                ("client_cn", Value::Shown("a\nb")),
+                ("query", Value::Shown("a=\"b\\")),
+                ("rule", Value::Shown("")),
+                ("field", Value::Shown("HostConfig.Binds")),
+            ],
+        );
+        assert!(
+            out.ends_with(
+                r#"request path="/x decision=allow route=GET /_ping" client_cn="a\nb" query="a=\"b\\" rule= field=HostConfig.Binds
+"#
+            ),
+            "{out}"
+        );
     }
 }
