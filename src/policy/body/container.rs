@@ -394,12 +394,17 @@ pub fn check_create(
         match m.kind.as_str() {
             "bind" => check_host_path(&m.source, &at, rules)?,
             "volume" => {
-                let opts = m.options.as_ref();
-                let dev = mounts::local_volume_device(&m.driver, |k| {
-                    opts.and_then(|o| o.get(k)).map(String::as_str)
-                });
-                if let Some(dev) = dev {
-                    check_host_path(dev, &format!("{at}.VolumeOptions.DriverConfig"), rules)?;
+                let field = format!("{at}.VolumeOptions.DriverConfig");
+                match mounts::volume_mount(&m.driver, m.options.as_ref()) {
+                    mounts::VolumeMount::Contained => {}
+                    mounts::VolumeMount::HostPath(dev) => check_host_path(dev, &field, rules)?,
+                    mounts::VolumeMount::Refused(what) => {
+                        return Err(Violation::new(
+                            "bind_mounts",
+                            field,
+                            format!("{what} is not allowed for this client"),
+                        ))
+                    }
                 }
             }
             "tmpfs" => {}
@@ -477,18 +482,36 @@ pub fn unconfined(opt: &str) -> bool {
         Some(kv) => kv,
         None => return true,
     };
-    let value_l = value.trim().to_ascii_lowercase();
+    // moby compares profile names exactly (`DOCKER-DEFAULT` is another, unloaded profile).
+    let value = value.trim();
     match key {
         "no-new-privileges" => false,
         // Another profile loaded on the host may allow anything: only the engine's own.
-        "apparmor" => value_l != "docker-default",
-        "seccomp" => value_l != "builtin",
-        // An MCS level only separates containers; a type, user or role can be any domain
-        // (spc_t, unconfined_t), and `disable` or `nested` loosen confinement.
-        "label" => !value_l.starts_with("level:"),
-        "systempaths" => value_l == "unconfined",
+        "apparmor" => value != "docker-default",
+        // Any seccomp option: a profile of the client's may allow everything, and `builtin`
+        // replaces a stricter profile the engine was given (`--seccomp-profile`).
+        "seccomp" => true,
+        // One MCS level of at most two categories only separates containers. A type, user or
+        // role can be any domain (spc_t, unconfined_t), `disable` and `nested` loosen
+        // confinement, and a range (`s0-s0:c0.c1023`) reads every container's files.
+        "label" => !value.strip_prefix("level:").is_some_and(mcs_level),
+        "systempaths" => value.eq_ignore_ascii_case("unconfined"),
         _ => true,
     }
+}
+
+/// `s0`, `s0:c5` or `s0:c5,c9`: one sensitivity, at most two categories, no ranges.
+fn mcs_level(level: &str) -> bool {
+    let (sens, cats) = level.split_once(':').unwrap_or((level, ""));
+    let number = |s: &str, p: char| {
+        s.strip_prefix(p)
+            .is_some_and(|n| !n.is_empty() && n.bytes().all(|b| b.is_ascii_digit()))
+    };
+    number(sens, 's')
+        && (cats.is_empty() || {
+            let cats: Vec<&str> = cats.split(',').collect();
+            cats.len() <= 2 && cats.iter().all(|c| number(c, 'c'))
+        })
 }
 
 fn check_caps(

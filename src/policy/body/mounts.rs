@@ -2,6 +2,14 @@
 //! type `bind`, and local volumes whose driver options mount a host path or device
 //! (`type=none,o=bind,device=/`), all held to a profile's `bind_mounts`.
 //!
+//! The local volume driver hands its options to `mount(2)` on the host, in the engine's own
+//! namespaces, at the first start that uses the volume. Only what cannot reach the host is let
+//! through: no mount options, a bind (`o=bind`/`rbind`, held to `bind_mounts`), or a network or
+//! memory file system. Any other type mounts something of the host's (`proc` and `sysfs` the
+//! host's own, `overlay` host directories named in `o`, `ext4` and the like a device node the
+//! client may have made inside its own bind), so it is refused; so are the options of any other
+//! volume driver (plugins take host paths and credentials in them).
+//!
 //! Paths are compared by path component after lexical cleaning (`/srv/ci2` is not under
 //! `/srv/ci`), and any `..` is refused. The existing part of the path is then resolved on this
 //! host (symbolic links followed, as the kernel will when it mounts) and must still be inside an
@@ -25,27 +33,51 @@ pub fn bind_source(spec: &str) -> Option<&str> {
     }
 }
 
-/// The host path or device a local volume's driver options mount, if any: `device` unless the
-/// `type` is a network or memory file system.
-pub fn local_volume_device<'a>(
+/// What a volume's driver and options have the engine mount on the host.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum VolumeMount<'a> {
+    /// Nothing of the host's: a plain volume, or a network or memory file system.
+    Contained,
+    /// A host path or device bound in (`o=bind` or `rbind`), held to `bind_mounts`.
+    HostPath(&'a str),
+    /// Something the rules cannot judge, in the request's terms.
+    Refused(String),
+}
+
+/// What volume `driver` (empty: local) with driver options `opts` mounts.
+pub fn volume_mount<'a>(
     driver: &str,
-    opts: impl Fn(&str) -> Option<&'a str>,
-) -> Option<&'a str> {
+    opts: Option<&'a std::collections::BTreeMap<String, String>>,
+) -> VolumeMount<'a> {
+    let opts = opts.filter(|o| !o.is_empty());
+    let Some(opts) = opts else {
+        return VolumeMount::Contained;
+    };
     if !(driver.is_empty() || driver == "local") {
-        return None;
+        return VolumeMount::Refused(format!(
+            "options for the volume driver \"{driver}\" (plugins may mount host paths)"
+        ));
     }
-    let device = opts("device")?;
-    let kind = opts("type").unwrap_or("");
+    let get = |k: &str| opts.get(k).map(String::as_str);
+    let (kind, o, device) = (get("type"), get("o"), get("device"));
+    if kind.is_none() && o.is_none() && device.is_none() {
+        return VolumeMount::Contained;
+    }
     // moby/sys/mount turns `bind` and `rbind` into MS_BIND, and the kernel then binds `device`
     // whatever the type says.
-    let binds = opts("o")
+    let binds = o
         .unwrap_or("")
         .split(',')
-        .any(|o| o == "bind" || o == "rbind");
-    if REMOTE_TYPES.contains(&kind) && !binds {
-        return None;
+        .any(|o| o.trim() == "bind" || o.trim() == "rbind");
+    if binds {
+        return VolumeMount::HostPath(device.unwrap_or(""));
     }
-    Some(device)
+    match kind.unwrap_or("") {
+        k if REMOTE_TYPES.contains(&k) => VolumeMount::Contained,
+        k => VolumeMount::Refused(format!(
+            "a local volume of type \"{k}\" (it mounts a host file system or device)"
+        )),
+    }
 }
 
 /// Whether host path `p` may be mounted under `allowed` prefixes.
@@ -163,27 +195,60 @@ mod tests {
     }
 
     #[test]
-    fn local_volume_devices() {
-        let opts = |pairs: &'static [(&'static str, &'static str)]| {
-            move |k: &str| pairs.iter().find(|(a, _)| *a == k).map(|(_, v)| *v)
+    fn volume_options_mount_only_what_the_rules_can_judge() {
+        use std::collections::BTreeMap;
+        let opts = |pairs: &[(&str, &str)]| -> BTreeMap<String, String> {
+            pairs
+                .iter()
+                .map(|(k, v)| (k.to_string(), v.to_string()))
+                .collect()
         };
+        let refused = |m: VolumeMount<'_>| matches!(m, VolumeMount::Refused(_));
         let bind = opts(&[("type", "none"), ("o", "bind"), ("device", "/")]);
-        assert_eq!(local_volume_device("local", bind), Some("/"));
-        assert_eq!(local_volume_device("", bind), Some("/"));
-        let disk = opts(&[("type", "ext4"), ("device", "/dev/sda1")]);
-        assert_eq!(local_volume_device("local", disk), Some("/dev/sda1"));
+        assert_eq!(volume_mount("local", Some(&bind)), VolumeMount::HostPath("/"));
+        assert_eq!(volume_mount("", Some(&bind)), VolumeMount::HostPath("/"));
+        let rbind = opts(&[("o", "ro, rbind"), ("device", "/srv")]);
+        assert_eq!(volume_mount("local", Some(&rbind)), VolumeMount::HostPath("/srv"));
+        let nfs_bind = opts(&[("type", "nfs"), ("o", "bind"), ("device", "/etc")]);
+        assert_eq!(
+            volume_mount("local", Some(&nfs_bind)),
+            VolumeMount::HostPath("/etc")
+        );
         let nfs = opts(&[
             ("type", "nfs"),
             ("o", "addr=10.0.0.1"),
             ("device", ":/export"),
         ]);
-        assert_eq!(local_volume_device("local", nfs), None);
-        let nfs_bind = opts(&[("type", "nfs"), ("o", "bind"), ("device", "/etc")]);
-        assert_eq!(local_volume_device("local", nfs_bind), Some("/etc"));
+        assert_eq!(volume_mount("local", Some(&nfs)), VolumeMount::Contained);
+        let tmpfs = opts(&[("type", "tmpfs"), ("device", "tmpfs"), ("o", "size=10m")]);
+        assert_eq!(volume_mount("local", Some(&tmpfs)), VolumeMount::Contained);
+        assert_eq!(volume_mount("local", None), VolumeMount::Contained);
+        assert_eq!(volume_mount("local", Some(&opts(&[]))), VolumeMount::Contained);
         assert_eq!(
-            local_volume_device("local", opts(&[("type", "tmpfs")])),
-            None
+            volume_mount("local", Some(&opts(&[("size", "1g")]))),
+            VolumeMount::Contained
         );
-        assert_eq!(local_volume_device("other-plugin", bind), None);
+        // The host's own proc and sysfs, host directories through overlay, a device node.
+        for pairs in [
+            &[("type", "proc"), ("device", "/srv/ci")][..],
+            &[("type", "sysfs"), ("device", "/srv/ci")],
+            &[
+                ("type", "overlay"),
+                ("o", "lowerdir=/,upperdir=/srv/ci/u,workdir=/srv/ci/w"),
+                ("device", "/srv/ci"),
+            ],
+            &[("type", "ext4"), ("device", "/srv/ci/sda1")],
+            &[("type", "none"), ("device", "/srv/ci")],
+            &[("device", "/srv/ci")],
+            &[("o", "lowerdir=/")],
+        ] {
+            let o = opts(pairs);
+            assert!(refused(volume_mount("local", Some(&o))), "{pairs:?}");
+        }
+        assert!(refused(volume_mount(
+            "local-persist",
+            Some(&opts(&[("mountpoint", "/")]))
+        )));
+        assert_eq!(volume_mount("local-persist", None), VolumeMount::Contained);
     }
 }

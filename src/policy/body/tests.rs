@@ -763,6 +763,26 @@ fn mounts_of_every_type() {
             hc(r#""Mounts":[{"Type":"volume","Source":"cache","Target":"/c"}]"#),
             Pass,
         ),
+        (
+            volume(r#""Name":"local","#, r#"{"type":"proc","device":"/srv/ci"}"#),
+            vol0.clone(),
+        ),
+        (
+            volume(
+                "",
+                r#"{"type":"overlay","o":"lowerdir=/,upperdir=/srv/ci/u,workdir=/srv/ci/w","device":"/srv/ci"}"#,
+            ),
+            vol0.clone(),
+        ),
+        (
+            volume(r#""Name":"local","#, r#"{"type":"ext4","device":"/srv/ci/sda1"}"#),
+            vol0.clone(),
+        ),
+        (
+            volume(r#""Name":"sshfs","#, r#"{"sshcmd":"u@10.0.0.1:/"}"#),
+            vol0.clone(),
+        ),
+        (volume(r#""Name":"sshfs","#, "{}"), Pass),
         (hc(r#""Mounts":[{"Type":"tmpfs","Target":"/tmp"}]"#), Pass),
         (
             hc(r#""Mounts":[{"Type":"image","Source":"alpine","Target":"/img"}]"#),
@@ -864,7 +884,7 @@ fn mounts_of_every_type() {
                 r#""Name":"rexray","#,
                 r#"{"type":"none","o":"bind","device":"/"}"#,
             ),
-            Pass,
+            vol0.clone(),
         ),
         // Types the engine does not bind host paths with are refused, not guessed.
         (
@@ -979,13 +999,19 @@ fn security_options() {
         "no-new-privileges:true",
         "no-new-privileges=false",
         "apparmor=docker-default",
-        "seccomp=builtin",
         "label=level:s0:c100,c200",
         "label:level:s0:c1",
+        "label=level:s0",
     ];
     let denied = [
         "seccomp=unconfined",
         "seccomp:unconfined",
+        "seccomp=builtin",
+        "apparmor=DOCKER-DEFAULT",
+        "label=level:s0-s0:c0.c1023",
+        "label=level:s0:c0.c1023",
+        "label=level:s0:c1,c2,c3",
+        "label=level:",
         "seccomp=UNCONFINED",
         " seccomp=unconfined",
         r#"seccomp={\"defaultAction\":\"SCMP_ACT_ALLOW\"}"#,
@@ -1278,9 +1304,33 @@ fn volume_create_local_binds() {
             r#"{"Driver":"local","DriverOpts":{"type":"none","o":"bind","device":"/srv/ci/v"}}"#,
             Pass,
         ),
+        (r#"{"Driver":"rexray"}"#, Pass),
+        // A plugin's options may name host paths or credentials; local types other than binds
+        // and network or memory file systems mount the host's own (proc, sysfs, overlay of
+        // host directories, a device node made inside an allowed bind).
         (
             r#"{"Driver":"rexray","DriverOpts":{"type":"none","o":"bind","device":"/"}}"#,
-            Pass,
+            Deny("bind_mounts", "DriverOpts"),
+        ),
+        (
+            r#"{"Driver":"local-persist","DriverOpts":{"mountpoint":"/"}}"#,
+            Deny("bind_mounts", "DriverOpts"),
+        ),
+        (
+            r#"{"DriverOpts":{"type":"proc","device":"/srv/ci"}}"#,
+            Deny("bind_mounts", "DriverOpts"),
+        ),
+        (
+            r#"{"DriverOpts":{"type":"sysfs","device":"/srv/ci"}}"#,
+            Deny("bind_mounts", "DriverOpts"),
+        ),
+        (
+            r#"{"DriverOpts":{"type":"overlay","o":"lowerdir=/,upperdir=/srv/ci/u,workdir=/srv/ci/w","device":"/srv/ci"}}"#,
+            Deny("bind_mounts", "DriverOpts"),
+        ),
+        (
+            r#"{"DriverOpts":{"type":"ext4","device":"/srv/ci/sda1"}}"#,
+            Deny("bind_mounts", "DriverOpts"),
         ),
         (
             r#"{"DriverOpts":{"type":"nfs","o":"addr=10.0.0.1","device":":/export"}}"#,
@@ -1310,7 +1360,7 @@ fn volume_create_local_binds() {
         ),
         (
             r#"{"DriverOpts":{"type":"ext4","device":"/dev/sda1"}}"#,
-            deny.clone(),
+            Deny("bind_mounts", "DriverOpts"),
         ),
         (
             r#"{"DriverOpts":{"type":"nfs","o":"rbind","device":"/etc"}}"#,

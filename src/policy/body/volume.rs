@@ -1,6 +1,6 @@
 //! `POST /volumes/create`: a local volume whose driver options mount a host path or device
 //! (`docker volume create -o type=none -o o=bind -o device=/`) is a bind mount by another name,
-//! held to `bind_mounts` like one.
+//! held to `bind_mounts` like one; other local types and plugin options as in [`mounts`].
 
 use super::mounts;
 use super::{object, Fields, Refusal, Violation};
@@ -12,19 +12,20 @@ pub fn check(body: &[u8], rules: &ContainerRules) -> Result<(), Refusal> {
     let f = Fields::new(&top, "");
     let driver = f.string("Driver")?;
     f.string("Name")?;
-    let opts = f.string_map("DriverOpts")?.unwrap_or_default();
-    let device = mounts::local_volume_device(&driver, |k| opts.get(k).map(String::as_str));
-    if let Some(dev) = device {
-        if !mounts::allowed(dev, &rules.bind_mounts) {
-            return Err(Violation::new(
-                "bind_mounts",
-                "DriverOpts.device",
-                format!(
-                    "a volume that mounts the host path \"{dev}\" is not allowed for this client"
-                ),
-            )
-            .into());
+    let opts = f.string_map("DriverOpts")?;
+    let refused = |field: &str, what: String| {
+        let message = format!("{what} is not allowed for this client");
+        Err(Violation::new("bind_mounts", field, message).into())
+    };
+    match mounts::volume_mount(&driver, opts.as_ref()) {
+        mounts::VolumeMount::Contained => {}
+        mounts::VolumeMount::HostPath(dev) => {
+            if !mounts::allowed(dev, &rules.bind_mounts) {
+                let what = format!("a volume that mounts the host path \"{dev}\"");
+                return refused("DriverOpts.device", what);
+            }
         }
+        mounts::VolumeMount::Refused(what) => return refused("DriverOpts", what),
     }
     Ok(())
 }
