@@ -8,7 +8,10 @@ use std::fmt::Write as _;
 use http::Method;
 
 use crate::config::{Access, Config, Mode};
-use crate::policy::{path, profile, routes, BodyKind, BodyOutcome, Decision, Policy, RequestView};
+use crate::policy::target::Target;
+use crate::policy::{
+    path, profile, routes, BodyKind, BodyOutcome, Decision, Policy, RequestView, TargetStep,
+};
 use crate::proxy::whoami;
 use crate::tls::ClientIdentity;
 
@@ -60,6 +63,8 @@ pub struct Explanation {
     pub message: Option<String>,
     /// The body was inspected (and how large it was).
     pub inspected: Option<usize>,
+    /// The containers and execs whose own settings were checked, as the engine described them.
+    pub targets: Vec<String>,
 }
 
 impl Explanation {
@@ -74,6 +79,7 @@ impl Explanation {
             field: None,
             message: None,
             inspected: None,
+            targets: Vec::new(),
         }
     }
 
@@ -106,6 +112,9 @@ impl Explanation {
         if let Some(e) = &self.entry {
             let _ = writeln!(out, "entry:    \"{e}\"");
         }
+        for t in &self.targets {
+            let _ = writeln!(out, "target:   {t}");
+        }
         if let Some(n) = self.inspected {
             let _ = writeln!(out, "body:     inspected ({n} bytes)");
         }
@@ -126,8 +135,15 @@ impl Explanation {
     }
 }
 
-/// Decides `q` for `id` the way the proxy does (`proxy::Proxy::handle`).
-pub fn explain(config: &Config, policy: &Policy, id: &ClientIdentity, q: &Question) -> Explanation {
+/// Decides `q` for `id` the way the proxy does (`proxy::Proxy::handle`). `ask` gets an engine
+/// path (a container's or exec's description) and returns the engine's status and body.
+pub fn explain(
+    config: &Config,
+    policy: &Policy,
+    id: &ClientIdentity,
+    q: &Question,
+    ask: &mut dyn FnMut(&str) -> Result<(u16, Vec<u8>), String>,
+) -> Explanation {
     let (raw_path, query) = match q.target.split_once('?') {
         Some((p, q)) => (p, Some(q)),
         None => (q.target.as_str(), None),
@@ -185,6 +201,44 @@ pub fn explain(config: &Config, policy: &Policy, id: &ClientIdentity, q: &Questi
         }
         (Decision::Allow(_), None) => {}
     }
+    if let (Some(t), Some(access)) = (verdict.target.clone(), x.access.clone()) {
+        let mut next = Some(t);
+        while let Some(t) = next.take() {
+            let (status, body) = match ask(&t.inspect_path()) {
+                Ok(answer) => answer,
+                Err(e) => {
+                    x.outcome = Outcome::Deny;
+                    x.status = Some(502);
+                    x.message = Some(format!("the Docker Engine is unreachable: {e}"));
+                    return x;
+                }
+            };
+            let (kind, name) = match &t {
+                Target::Container(n) => ("container", n),
+                Target::Exec(n) => ("exec", n),
+            };
+            x.targets.push(match status {
+                404 => format!("{kind} \"{name}\": the engine has none (it answers the request with 404)"),
+                _ => format!("{kind} \"{name}\": its own settings checked (engine status {status})"),
+            });
+            match policy.target_step(&access, &t, status, &body) {
+                TargetStep::Pass => {}
+                TargetStep::Next(t) => next = Some(t),
+                TargetStep::WouldDeny(d) => {
+                    x.outcome = Outcome::WouldDeny;
+                    if x.rule.is_none() {
+                        note(&mut x, &d);
+                    }
+                }
+                TargetStep::Deny(d) => {
+                    x.outcome = Outcome::Deny;
+                    x.status = Some(403);
+                    note(&mut x, &d);
+                    return x;
+                }
+            }
+        }
+    }
     let (Some(kind), Some(access)) = (verdict.inspect, x.access.clone()) else {
         return x;
     };
@@ -212,6 +266,35 @@ pub fn explain(config: &Config, policy: &Policy, id: &ClientIdentity, q: &Questi
         }
     }
     x
+}
+
+/// `GET path` on the engine's unix socket, blocking, for `explain`: the status and body.
+pub fn ask_engine(
+    socket: &std::path::Path,
+    path: &str,
+    timeout: std::time::Duration,
+) -> Result<(u16, Vec<u8>), String> {
+    use std::io::{Read, Write};
+    let mut s = std::os::unix::net::UnixStream::connect(socket)
+        .map_err(|e| format!("cannot connect to {}: {e}", socket.display()))?;
+    let io = |e: std::io::Error| format!("{}: {e}", socket.display());
+    s.set_read_timeout(Some(timeout)).map_err(io)?;
+    s.set_write_timeout(Some(timeout)).map_err(io)?;
+    // HTTP/1.0: the engine answers with the whole body and closes, no chunking.
+    write!(s, "GET {path} HTTP/1.0\r\nHost: docker\r\n\r\n").map_err(io)?;
+    let mut out = Vec::new();
+    s.read_to_end(&mut out).map_err(io)?;
+    let end = out
+        .windows(4)
+        .position(|w| w == b"\r\n\r\n")
+        .ok_or("the engine's answer has no end of head")?;
+    let head = String::from_utf8_lossy(&out[..end]);
+    let status = head
+        .split(' ')
+        .nth(1)
+        .and_then(|c| c.parse().ok())
+        .ok_or("the engine's answer has no status")?;
+    Ok((status, out[end + 4..].to_vec()))
 }
 
 /// What one client did, per route, from an audit log.

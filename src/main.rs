@@ -231,7 +231,8 @@ fn explain_cmd(args: ExplainArgs) -> ExitCode {
         eprintln!("dockgate explain: give METHOD and PATH");
         return ExitCode::from(2);
     };
-    let method = match http::Method::from_bytes(method.to_ascii_uppercase().as_bytes()) {
+    // As sent: `serve` takes `get` for an extension method, not GET.
+    let method = match http::Method::from_bytes(method.as_bytes()) {
         Ok(m) => m,
         Err(_) => {
             eprintln!("dockgate explain: `{method}` is not an HTTP method");
@@ -263,7 +264,10 @@ fn explain_cmd(args: ExplainArgs) -> ExitCode {
         upgrade: args.upgrade,
         body,
     };
-    let x = explain::explain(&config, &policy, &identity, &question);
+    let socket = config.upstream.socket.clone();
+    let timeout = config.limits.upstream_connect_timeout;
+    let mut ask = |path: &str| explain::ask_engine(&socket, path, timeout);
+    let x = explain::explain(&config, &policy, &identity, &question, &mut ask);
     say_raw!("{}", x.render(&identity, &policy));
     match x.outcome {
         explain::Outcome::Allow | explain::Outcome::WouldDeny => ExitCode::SUCCESS,

@@ -19,6 +19,7 @@ pub mod profile;
 pub mod query;
 pub mod read_only;
 pub mod routes;
+pub mod target;
 
 use std::sync::Arc;
 
@@ -116,6 +117,9 @@ pub struct Verdict {
     pub entry: Option<String>,
     /// The name of the `[[allow]]` entry that matched the client.
     pub identity: Option<Arc<str>>,
+    /// The container or exec the request acts on, whose own settings the engine must describe
+    /// and [`Policy::target_step`] judge before the request goes on.
+    pub target: Option<target::Target>,
 }
 
 impl Verdict {
@@ -129,6 +133,17 @@ impl Verdict {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum BodyOutcome {
     Pass,
+    /// A report-mode profile would refuse it: forwarded, audited as `would_deny`.
+    WouldDeny(Denial),
+    Deny(Denial),
+}
+
+/// The result of [`Policy::target_step`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum TargetStep {
+    Pass,
+    /// Judge this one next (an exec's container).
+    Next(target::Target),
     /// A report-mode profile would refuse it: forwarded, audited as `would_deny`.
     WouldDeny(Denial),
     Deny(Denial),
@@ -190,6 +205,7 @@ impl Policy {
             route,
             entry: None,
             identity: None,
+            target: None,
         };
         let Some(rule) = self.entry_for(id) else {
             return v;
@@ -211,6 +227,8 @@ impl Policy {
                     let (denial, entry) = profile::judge(p, req, route);
                     v.entry = entry;
                     v.inspect = route.and_then(|r| BodyKind::for_route(r.name));
+                    v.target =
+                        route.and_then(|r| target::target_of(r, routes::unversioned(req.path)));
                     v.report = denial.is_some() && p.mode == Mode::Report;
                     v.denial = denial;
                 }
@@ -228,6 +246,7 @@ impl Policy {
         };
         if matches!(v.decision, Decision::Forbidden(_)) {
             v.inspect = None;
+            v.target = None;
         }
         v
     }
@@ -255,6 +274,45 @@ impl Policy {
             // An unreadable body is refused even in report mode: nobody can say what it asks.
             Some(d) if d.unreadable || !self.reports(access) => BodyOutcome::Deny(d),
             Some(d) => BodyOutcome::WouldDeny(d),
+        }
+    }
+
+    /// What becomes of a request whose target the engine described (`status`, `body`: its answer
+    /// to [`target::Target::inspect_path`]): the proxy and `dockgate explain` both decide with
+    /// this. A target the engine does not know (404) passes: the engine answers the request
+    /// itself with a 404.
+    pub fn target_step(
+        &self,
+        access: &Access,
+        t: &target::Target,
+        status: u16,
+        body: &[u8],
+    ) -> TargetStep {
+        let Access::Profile(name) = access else {
+            return TargetStep::Pass;
+        };
+        let Some(p) = self.profile(name) else {
+            return TargetStep::Deny(Denial::rule(
+                "allow".into(),
+                "this client's profile is not configured".into(),
+            ));
+        };
+        let judged = match t {
+            _ if status == 404 => return TargetStep::Pass,
+            target::Target::Container(n) if status == 200 => target::judge_container(p, n, body),
+            target::Target::Exec(id) if status == 200 => target::judge_exec(p, id, body),
+            target::Target::Container(n) | target::Target::Exec(n) => {
+                return TargetStep::Deny(Denial::rule(
+                    format!("profiles.{}.containers", p.name),
+                    format!("the engine did not describe \"{n}\" (status {status}), so its settings cannot be checked"),
+                ))
+            }
+        };
+        match judged {
+            target::Judged::Pass => TargetStep::Pass,
+            target::Judged::Container(id) => TargetStep::Next(target::Target::Container(id)),
+            target::Judged::Refused(d) if p.mode == Mode::Report => TargetStep::WouldDeny(d),
+            target::Judged::Refused(d) => TargetStep::Deny(d),
         }
     }
 

@@ -12,6 +12,7 @@ pub mod budget;
 mod headers;
 mod response;
 mod session;
+mod target;
 mod upgrade;
 mod upstream;
 pub mod whoami;
@@ -80,6 +81,16 @@ impl CertIds {
                 .skip(1)
                 .filter_map(|c| CertId::from_der(c))
                 .collect(),
+        }
+    }
+}
+
+/// Counts a failure to reach the engine in the metrics.
+fn engine_failed(e: &ProxyError) {
+    if let (Some(m), ProxyError::Upstream(u)) = (crate::metrics::get(), e) {
+        if let Some(kind) = u.metric_kind() {
+            m.engine_error(kind);
+            m.engine_contact(false);
         }
     }
 }
@@ -203,6 +214,23 @@ impl Proxy {
             AuditDecision::Allow
         };
         let mut denial = verdict.denial.clone();
+        if let (Some(target), Some(access)) = (verdict.target.clone(), access.as_ref()) {
+            match self.check_target(access, target).await {
+                Ok(target::Checked::Pass) => {}
+                Ok(target::Checked::WouldDeny(d)) => {
+                    audit_decision = AuditDecision::WouldDeny;
+                    denial = denial.or(Some(d));
+                }
+                Ok(target::Checked::Deny(d)) => {
+                    let r = noted(AuditDecision::Deny, Some(&d));
+                    return Ok(ProxyError::Denied(d.message).into_response(r));
+                }
+                Err(e) => {
+                    engine_failed(&e);
+                    return Ok(e.into_response(noted(AuditDecision::Allow, None)));
+                }
+            }
+        }
         let mut req = req;
         let mut inspected = None;
         if let (Some(kind), Some(access)) = (verdict.inspect, access.as_ref()) {
@@ -290,12 +318,7 @@ impl Proxy {
         let (mut resp, sender) = match self.send(upstream_req).await {
             Ok(r) => r,
             Err(e) => {
-                if let (Some(m), ProxyError::Upstream(u)) = (crate::metrics::get(), &e) {
-                    if let Some(kind) = u.metric_kind() {
-                        m.engine_error(kind);
-                        m.engine_contact(false);
-                    }
-                }
+                engine_failed(&e);
                 return e.into_response(record);
             }
         };

@@ -232,7 +232,8 @@ impl CreateView {
     }
 }
 
-fn read_host(h: &Fields<'_>, v: &mut CreateView) -> Result<(), BodyError> {
+/// Reads a `HostConfig` (or the top level of a create body standing for one) into `v`.
+pub fn read_host(h: &Fields<'_>, v: &mut CreateView) -> Result<(), BodyError> {
     v.hostconfig = true;
     v.privileged = h.bool("Privileged")?;
     v.cap_add = h.str_slice("CapAdd")?;

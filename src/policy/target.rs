@@ -1,0 +1,179 @@
+//! The containers and execs a request acts on, held to the profile's `containers` rules.
+//!
+//! Body rules see the containers a client creates. `start`, `restart`, `update`, `attach`,
+//! `exec` and archive uploads act on any container, with the settings it was created with: a
+//! client allowed to exec could otherwise run commands in a privileged container another client
+//! started, or start one that binds the host's `/`. So for these routes the container's own
+//! settings, as the engine describes them (`GET /containers/{id}/json`), are held to the rules
+//! its create body would have been held to, and an exec start also to the exec's own privilege
+//! (`GET /exec/{id}/json`): a profile acts only on containers it could have created. Bind paths
+//! are resolved again then, so a link planted below an allowed prefix after the create is seen
+//! at the start (the engine resolves it once more when it mounts; see `body::mounts`).
+//!
+//! Two settings the engine fills in itself are not held against a container here:
+//! `CgroupnsMode: "host"` (the engine's default on cgroup v1 hosts, and what it sets for API
+//! versions below 1.41) and the `MaskedPaths`/`ReadonlyPaths` lists it writes.
+
+use super::body::container::{check_create, CreateView};
+use super::body::{BodyError, Fields};
+use super::routes::Route;
+use super::Denial;
+use crate::config::{ContainerRules, Profile};
+
+/// What a request acts on, named as in its path.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Target {
+    Container(String),
+    Exec(String),
+}
+
+impl Target {
+    /// The engine path that describes it (the name percent-encoded).
+    pub fn inspect_path(&self) -> String {
+        match self {
+            Target::Container(name) => format!("/containers/{}/json", encode(name)),
+            Target::Exec(id) => format!("/exec/{}/json", encode(id)),
+        }
+    }
+}
+
+/// Engine routes that act on an existing container (or exec) with its own settings.
+const ROUTES: [&str; 7] = [
+    "ContainerStart",
+    "ContainerRestart",
+    "ContainerUpdate",
+    "ContainerAttach",
+    "ContainerAttachWebsocket",
+    "ContainerExec",
+    "PutContainerArchive",
+];
+
+/// The container or exec `route` acts on, read from `path` (unversioned, canonical).
+pub fn target_of(route: &Route, path: &str) -> Option<Target> {
+    let exec = route.name == "ExecStart";
+    if !exec && !ROUTES.contains(&route.name) {
+        return None;
+    }
+    let (prefix, rest) = route.pattern.split_once('{')?;
+    let suffix = &rest[rest.find('}')? + 1..];
+    let name = path.strip_prefix(prefix)?.strip_suffix(suffix)?;
+    if name.is_empty() {
+        return None;
+    }
+    Some(if exec {
+        Target::Exec(name.to_string())
+    } else {
+        Target::Container(name.to_string())
+    })
+}
+
+/// What the engine's description of a target says.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Judged {
+    /// Nothing the rules refuse.
+    Pass,
+    /// An exec whose own settings pass: its container must be judged next.
+    Container(String),
+    Refused(Denial),
+}
+
+/// Judges the engine's answer to `GET /containers/{id}/json` (a 200's body).
+pub fn judge_container(p: &Profile, name: &str, inspect: &[u8]) -> Judged {
+    let view = match view_of(inspect) {
+        Ok(v) => v,
+        Err(e) => return unreadable(p, name, &e.to_string()),
+    };
+    // Settings the engine fills in itself (see the module comment).
+    let rules = ContainerRules {
+        host_cgroupns: true,
+        ..p.containers.clone()
+    };
+    let view = CreateView {
+        masked_paths: None,
+        readonly_paths: None,
+        ..view
+    };
+    match check_create(&view, &rules, p.images.as_deref()) {
+        Ok(()) => Judged::Pass,
+        Err(v) => Judged::Refused(Denial {
+            rule: if v.rule == "images" {
+                format!("profiles.{}.images", p.name)
+            } else {
+                format!("profiles.{}.containers.{}", p.name, v.rule)
+            },
+            field: Some(format!("container.{}", v.field)),
+            message: format!(
+                "the container \"{name}\" was created with settings this client may not use: {}",
+                v.message
+            ),
+            unreadable: false,
+        }),
+    }
+}
+
+/// Judges the engine's answer to `GET /exec/{id}/json`: the exec's own privilege, then its
+/// container.
+pub fn judge_exec(p: &Profile, id: &str, inspect: &[u8]) -> Judged {
+    let read = || -> Result<(bool, String), BodyError> {
+        let top = super::body::object(inspect)?;
+        let f = Fields::new(&top, "");
+        let container = f.string("ContainerID")?;
+        let privileged = match f.object("ProcessConfig")? {
+            Some(pc) => Fields::new(pc, "ProcessConfig").bool("privileged")?,
+            None => false,
+        };
+        Ok((privileged, container))
+    };
+    match read() {
+        Err(e) => unreadable(p, id, &e.to_string()),
+        Ok((true, _)) if !p.containers.privileged => Judged::Refused(Denial {
+            rule: format!("profiles.{}.containers.privileged", p.name),
+            field: Some("exec.ProcessConfig.privileged".into()),
+            message: format!(
+                "the exec \"{id}\" was created privileged, which this client may not use"
+            ),
+            unreadable: false,
+        }),
+        Ok((_, container)) if container.is_empty() => unreadable(p, id, "it names no container"),
+        Ok((_, container)) => Judged::Container(container),
+    }
+}
+
+/// The create view of an inspected container: `Config.Image` and `HostConfig`.
+fn view_of(inspect: &[u8]) -> Result<CreateView, BodyError> {
+    let top = super::body::object(inspect)?;
+    let f = Fields::new(&top, "");
+    let mut view = CreateView::default();
+    if let Some(config) = f.object("Config")? {
+        view.image = Fields::new(config, "Config").string("Image")?;
+    }
+    if let Some(host) = f.object("HostConfig")? {
+        super::body::container::read_host(&Fields::new(host, "HostConfig"), &mut view)?;
+    }
+    Ok(view)
+}
+
+fn unreadable(p: &Profile, name: &str, why: &str) -> Judged {
+    Judged::Refused(Denial {
+        rule: format!("profiles.{}.containers", p.name),
+        field: None,
+        message: format!("the engine's description of \"{name}\" cannot be read: {why}"),
+        unreadable: false,
+    })
+}
+
+/// Percent-encodes everything but unreserved characters, for a path segment.
+fn encode(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    for b in s.bytes() {
+        if b.is_ascii_alphanumeric() || matches!(b, b'-' | b'.' | b'_' | b'~') {
+            out.push(b as char);
+        } else {
+            out.push_str(&format!("%{b:02X}"));
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests;
