@@ -192,7 +192,7 @@ const POWER: &[(&str, &str)] = &[
     ("NetworkCreate", "macvlan, ipvlan and bridge options can put containers on the host's own networks, unchecked"),
     ("VolumeCreate", "checked: a local volume's bind options are held to containers.bind_mounts"),
     ("ContainerUpdate", "checked: its device fields are held to containers.devices"),
-    ("ExecStart", "runs what an exec create set up: the create is checked (containers.privileged), the start is not"),
+    ("ExecStart", "checked: the exec's own privilege and its container's settings, as the engine describes them"),
 ];
 
 /// Without `images`, a pull names any image and an import any URL.

@@ -841,7 +841,7 @@ fn warnings_name_power_routes() {
         ),
         (
             r#"allow = ["POST /exec/{id}/start"]"#,
-            &["profiles.p: allows POST /exec/{id}/start: runs what an exec create set up: the create is checked (containers.privileged), the start is not"],
+            &["profiles.p: allows POST /exec/{id}/start: checked: the exec's own privilege and its container's settings, as the engine describes them"],
         ),
         (
             r#"allow = ["* /services/**"]"#,

@@ -1,0 +1,234 @@
+//! A profile acts only on containers it could have created. An admin (`full`) runs a container
+//! in the host's PID namespace with the host's `/` bound in, creates a privileged one and one
+//! that binds `/`, and sets up a privileged exec in an ordinary container; a client whose profile
+//! allows start, restart, update, exec, attach and archive uploads, with hijacks, still cannot
+//! use any of them on those, through the real docker CLI: each is a 403 the CLI prints, naming
+//! the container and the rule. Its own ordinary container it can exec into, copy into and
+//! restart. The oracle is the engine's state over its own socket: the privileged and host-binding
+//! containers never ran, nothing was copied in, the privileged exec never ran, the running one
+//! was not restarted. `dockgate explain` asks the engine the same way and agrees.
+
+mod common;
+
+use common::cli::{docker_direct, Docker};
+use common::gateway::Process;
+use common::pki::Pki;
+use common::policy::{audit_line, explain, explained};
+use common::{engine_socket, test_image, unique};
+
+fn config() -> String {
+    r#"[[allow]]
+cn = "admin"
+access = "full"
+
+[[allow]]
+cn = "ops"
+access = "ops"
+
+[profiles.ops]
+allow = [
+  "read-only",
+  "POST /containers/create",
+  "POST /containers/{id}/start",
+  "POST /containers/{id}/restart",
+  "POST /containers/{id}/update",
+  "POST /containers/{id}/attach",
+  "POST /containers/{id}/exec",
+  "POST /exec/{id}/start",
+  "PUT /containers/{id}/archive",
+  "HEAD /containers/{id}/archive",
+  "POST /containers/{id}/wait",
+  "DELETE /containers/{id}",
+]
+hijack = true
+"#
+    .to_string()
+}
+
+fn inspect(name: &str) -> serde_json::Value {
+    let out = docker_direct(&engine_socket(), &["inspect", name]);
+    assert!(out.status.success(), "inspect {name}: {out:?}");
+    let v: Vec<serde_json::Value> = serde_json::from_slice(&out.stdout).expect("inspect JSON");
+    v[0].clone()
+}
+
+#[test]
+fn a_profile_acts_only_on_containers_it_could_have_created() {
+    let pki = Pki::new();
+    let gw = Process::start(&pki, &engine_socket(), &config());
+    let admin = Docker::new(&gw.docker_host(), &pki.client("admin"));
+    let ops = Docker::new(&gw.docker_host(), &pki.client("ops"));
+    let image = test_image();
+    let lbl = format!("dockgate-test={}", unique("targets"));
+    let (hostpid, prv, hostroot, own) = (
+        unique("hostpid"),
+        unique("prv"),
+        unique("hostroot"),
+        unique("own"),
+    );
+
+    admin.ok(&[
+        "run", "-d", "--name", &hostpid, "--label", &lbl, "--pid", "host", "-v", "/:/host:ro",
+        &image, "sleep", "600",
+    ]);
+    admin.ok(&[
+        "create", "--name", &prv, "--label", &lbl, "--privileged", &image, "sleep", "600",
+    ]);
+    admin.ok(&[
+        "create", "--name", &hostroot, "--label", &lbl, "-v", "/:/host", &image, "sleep", "600",
+    ]);
+    ops.ok(&[
+        "run", "-d", "--name", &own, "--label", &lbl, &image, "sleep", "600",
+    ]);
+    let hostpid_started = inspect(&hostpid)["State"]["StartedAt"].clone();
+
+    // Its own ordinary container: exec, copy in, restart all work.
+    assert_eq!(ops.ok(&["exec", &own, "echo", "hi"]), "hi\n");
+    let file = tempfile::NamedTempFile::new().expect("tempfile");
+    std::fs::write(file.path(), "payload\n").expect("write");
+    let src = file.path().to_str().expect("utf-8");
+    ops.ok(&["cp", src, &format!("{own}:/tmp/payload")]);
+    ops.ok(&["restart", "-t", "0", &own]);
+
+    // The others: refused, naming the container and the rule.
+    let cp_dst = format!("{hostpid}:/tmp/payload");
+    let cases: Vec<(Vec<&str>, &str, &str)> = vec![
+        (vec!["exec", &hostpid, "id"], &hostpid, "host_namespaces"),
+        (
+            vec!["restart", "-t", "0", &hostpid],
+            &hostpid,
+            "host_namespaces",
+        ),
+        (vec!["cp", src, &cp_dst], &hostpid, "host_namespaces"),
+        (
+            vec!["attach", "--no-stdin", &hostpid],
+            &hostpid,
+            "host_namespaces",
+        ),
+        (vec!["start", &prv], &prv, "privileged"),
+        (
+            vec!["update", "--restart", "always", &prv],
+            &prv,
+            "privileged",
+        ),
+        (vec!["start", &hostroot], &hostroot, "bind_mounts"),
+    ];
+    for (args, name, rule) in &cases {
+        let out = ops.run(args);
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert!(!out.status.success(), "{args:?} went through");
+        // The CLI prints the message, but for a refused hijack only its status.
+        let said = if args[0] == "attach" {
+            stderr.contains("received 403")
+        } else {
+            stderr.contains("dockgate: access denied")
+                && stderr.contains(&format!("the container \"{name}\" was created with settings"))
+        };
+        assert!(said, "{args:?}: {stderr}");
+        let line = gw
+            .audit()
+            .into_iter()
+            .rev()
+            .find(|l| l["client_cn"] == "ops" && l["event"] == "end" && l["decision"] == "deny")
+            .expect("a denial on record");
+        assert_eq!(line["status"], 403, "{args:?}: {line}");
+        assert_eq!(
+            line["rule"],
+            format!("profiles.ops.containers.{rule}"),
+            "{args:?}: {line}"
+        );
+        assert!(
+            line["field"]
+                .as_str()
+                .is_some_and(|f| f.starts_with("container.HostConfig.")),
+            "{args:?}: {line}"
+        );
+    }
+
+    // A privileged exec an admin set up in the client's own container cannot be started by it.
+    let out = docker_direct(&engine_socket(), &["inspect", "-f", "{{.Id}}", &own]);
+    let own_id = String::from_utf8_lossy(&out.stdout).trim().to_string();
+    // Created over the engine's socket and never started; the client starts it through the
+    // gateway.
+    let out = std::process::Command::new("curl")
+        .args(["-sS", "--unix-socket"])
+        .arg(engine_socket())
+        .args([
+            "-X",
+            "POST",
+            "-H",
+            "Content-Type: application/json",
+            "-d",
+            r#"{"Cmd":["touch","/tmp/escaped"],"Privileged":true}"#,
+        ])
+        .arg(format!("http://docker/containers/{own_id}/exec"))
+        .output()
+        .expect("curl");
+    let exec: serde_json::Value = serde_json::from_slice(&out.stdout).expect("exec create");
+    let exec_id = exec["Id"].as_str().expect("Id").to_string();
+    let out = common::cli::curl(&pki.client("ops"))
+        .args([
+            "-X",
+            "POST",
+            "-H",
+            "Content-Type: application/json",
+            "-d",
+            r#"{"Detach":true}"#,
+        ])
+        .arg(gw.url(&format!("/v1.41/exec/{exec_id}/start")))
+        .output()
+        .expect("curl");
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        text.contains("was created privileged"),
+        "exec start of a privileged exec: {text}"
+    );
+    let line = audit_line(&gw, "ops", "POST", "/start");
+    assert_eq!(line["field"], "exec.ProcessConfig.privileged", "{line}");
+
+    // The engine's state: none of it happened.
+    for never in [&prv, &hostroot] {
+        assert_eq!(inspect(never)["State"]["Running"], false, "{never}");
+        assert_eq!(
+            inspect(never)["State"]["StartedAt"],
+            "0001-01-01T00:00:00Z",
+            "{never} never started"
+        );
+    }
+    assert_ne!(inspect(&prv)["HostConfig"]["RestartPolicy"]["Name"], "always");
+    assert_eq!(
+        inspect(&hostpid)["State"]["StartedAt"],
+        hostpid_started,
+        "not restarted"
+    );
+    let out = docker_direct(&engine_socket(), &["exec", &hostpid, "test", "-e", "/tmp/payload"]);
+    assert!(!out.status.success(), "nothing was copied into {hostpid}");
+    let out = docker_direct(&engine_socket(), &["exec", &own, "test", "-e", "/tmp/escaped"]);
+    assert!(!out.status.success(), "the privileged exec never ran");
+    let out = docker_direct(&engine_socket(), &["exec", &own, "cat", "/tmp/payload"]);
+    assert_eq!(String::from_utf8_lossy(&out.stdout), "payload\n");
+
+    // explain asks the engine the same way.
+    let cfg = gw.config.clone();
+    let (decision, text) = explain(&cfg, "ops", "POST", &format!("/v1.41/containers/{prv}/start"), None);
+    assert_eq!(decision, "deny", "{text}");
+    assert_eq!(
+        explained(&text, "rule").as_deref(),
+        Some("profiles.ops.containers.privileged"),
+        "{text}"
+    );
+    assert!(text.contains(&format!("target:   container \"{prv}\"")), "{text}");
+    let (decision, text) =
+        explain(&cfg, "ops", "POST", &format!("/v1.41/containers/{hostpid}/restart"), None);
+    assert_eq!(decision, "deny", "{text}");
+    let (decision, text) = explain(&cfg, "ops", "POST", &format!("/v1.41/containers/{own}/restart"), None);
+    assert_eq!(decision, "allow", "{text}");
+    let (decision, text) = explain(&cfg, "ops", "POST", &format!("/v1.41/exec/{exec_id}/start"), None);
+    assert_eq!(decision, "deny", "{text}");
+    let (decision, text) = explain(&cfg, "ops", "POST", "/v1.41/containers/nosuch/start", None);
+    assert_eq!(decision, "allow", "the engine answers 404 itself: {text}");
+
+    for name in [&hostpid, &prv, &hostroot, &own] {
+        let _ = docker_direct(&engine_socket(), &["rm", "-f", name]);
+    }
+}
