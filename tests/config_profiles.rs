@@ -167,3 +167,29 @@ fn inspected_bodies_share_a_bounded_budget_and_a_deadline() {
     assert_eq!(c.limits.max_inspected_total, 1 << 20);
     assert_eq!(c.limits.body_timeout.as_secs(), 5);
 }
+
+#[test]
+fn unknown_keys_name_their_table() {
+    let allow = "[[allow]]\ncn = \"x\"\naccess = \"ci\"\n";
+    let cases = [
+        (
+            format!("{allow}[profiles.ci]\nallow = [\"read-only\"]\nhijak = true\n"),
+            "(in [profiles.ci])",
+            "hijak",
+        ),
+        (
+            format!("{allow}[profiles.ci]\nallow = [\"read-only\"]\n[profiles.ci.containers]\nprivilegd = true\n"),
+            "(in [profiles.ci.containers])",
+            "privilegd",
+        ),
+        (
+            format!("{allow}[[allow]]\ncn = \"y\"\nacess = \"full\"\n[profiles.ci]\nallow = [\"read-only\"]\n"),
+            "(in allow[1])",
+            "acess",
+        ),
+    ];
+    for (text, table, key) in cases {
+        let err = load(&text).expect_err(key);
+        assert!(err.contains(table) && err.contains(key), "{key}: {err}");
+    }
+}

@@ -197,9 +197,11 @@ pub enum ConfigError {
         #[source]
         source: std::io::Error,
     },
-    #[error("cannot parse {path}")]
+    #[error("cannot parse {path}{}", table.as_ref().map(|t| format!(" (in {t})")).unwrap_or_default())]
     Parse {
         path: PathBuf,
+        /// The table the error is in (`[profiles.ci]`, `[[allow]]` number 2 as `allow[1]`).
+        table: Option<String>,
         #[source]
         source: toml::de::Error,
     },
@@ -233,8 +235,33 @@ impl Config {
     pub fn from_toml(text: &str, path: &Path) -> Result<Config, ConfigError> {
         let raw: file::RawConfig = toml::from_str(text).map_err(|source| ConfigError::Parse {
             path: path.to_path_buf(),
+            table: source.span().and_then(|s| table_at(text, s.start)),
             source,
         })?;
         validate::validate(raw, path)
     }
+}
+
+/// The table that byte `offset` of a TOML text lies in, named as errors name keys:
+/// `[profiles.ci]`, or `allow[1]` for the second `[[allow]]`.
+fn table_at(text: &str, offset: usize) -> Option<String> {
+    let mut table = None;
+    let mut arrays: std::collections::HashMap<String, usize> = Default::default();
+    let mut at = 0;
+    for line in text.split_inclusive('\n') {
+        if at > offset {
+            break;
+        }
+        at += line.len();
+        let l = line.trim();
+        if let Some(name) = l.strip_prefix("[[").and_then(|r| r.split_once("]]")) {
+            let name = name.0.trim().to_string();
+            let n = arrays.entry(name.clone()).or_insert(0);
+            table = Some(format!("{name}[{}]", *n));
+            *n += 1;
+        } else if let Some(name) = l.strip_prefix('[').and_then(|r| r.split_once(']')) {
+            table = Some(format!("[{}]", name.0.trim()));
+        }
+    }
+    table
 }
