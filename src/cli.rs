@@ -109,6 +109,10 @@ pub struct ExplainArgs {
     /// An email address of the client (repeatable; with --cn).
     #[arg(long = "email")]
     pub emails: Vec<String>,
+    /// The SHA-256 fingerprint of the client's certificate (with --cn; colons allowed), for
+    /// `fingerprint` rules.
+    #[arg(long)]
+    pub fingerprint: Option<String>,
     /// The request asks to switch protocols (an `Upgrade:` header, as attach and exec send).
     #[arg(long)]
     pub upgrade: bool,

@@ -135,6 +135,14 @@ impl Explanation {
     }
 }
 
+/// The explanation for a certificate the TLS handshake refuses (`why`): no request is read.
+pub fn refused_at_handshake(policy: &Policy, id: &ClientIdentity, why: &str) -> Explanation {
+    let mut x = Explanation::new(Outcome::Deny, None);
+    x.access = policy.access_for(id);
+    x.message = Some(format!("the TLS handshake refuses this certificate: {why}"));
+    x
+}
+
 /// Decides `q` for `id` the way the proxy does (`proxy::Proxy::handle`). `ask` gets an engine
 /// path (a container's or exec's description) and returns the engine's status and body.
 pub fn explain(
@@ -152,6 +160,7 @@ pub fn explain(
         Ok(p) => p,
         Err(e) => {
             let mut x = Explanation::new(Outcome::Invalid, Some(400));
+            x.access = policy.access_for(id);
             x.message = Some(e.to_string());
             return x;
         }

@@ -267,6 +267,20 @@ fn explain_cmd(args: ExplainArgs) -> ExitCode {
     let socket = config.upstream.socket.clone();
     let timeout = config.limits.upstream_connect_timeout;
     let mut ask = |path: &str| explain::ask_engine(&socket, path, timeout);
+    // A certificate the handshake refuses never gets as far as a request.
+    if let Some(path) = &args.cert {
+        let chain = match dockgate::tls::load_certs(path) {
+            Ok(c) => c,
+            Err(e) => return fail(2, &e),
+        };
+        if let Err(why) = dockgate::tls::handshake_accepts(&config.tls, &chain) {
+            say_raw!(
+                "{}",
+                explain::refused_at_handshake(&policy, &identity, &why).render(&identity, &policy)
+            );
+            return ExitCode::from(1);
+        }
+    }
     let x = explain::explain(&config, &policy, &identity, &question, &mut ask);
     say_raw!("{}", x.render(&identity, &policy));
     match x.outcome {
@@ -290,6 +304,12 @@ fn explain_identity(args: &ExplainArgs) -> Result<dockgate::tls::ClientIdentity,
             dns: args.dns.iter().map(|d| d.to_ascii_lowercase()).collect(),
             uris: args.uris.clone(),
             emails: args.emails.clone(),
+            fingerprint: args
+                .fingerprint
+                .as_deref()
+                .unwrap_or_default()
+                .replace(':', "")
+                .to_ascii_lowercase(),
             ..Default::default()
         }),
         _ => Err("give exactly one of --cert PEM and --cn NAME".into()),

@@ -146,6 +146,26 @@ pub fn setup(files: &TlsFiles) -> Result<TlsSetup, TlsError> {
     })
 }
 
+/// Whether the TLS handshake would accept `chain` (leaf first) as a client certificate now: the
+/// same verifier, CA bundle and CRLs as `serve` (for `dockgate explain --cert`). `Err` says why
+/// not, in one line.
+pub fn handshake_accepts(
+    files: &TlsFiles,
+    chain: &[rustls::pki_types::CertificateDer<'static>],
+) -> Result<(), String> {
+    use rustls::server::danger::ClientCertVerifier;
+    let line = |e: &dyn std::error::Error| crate::check::error_chain(e);
+    let cas = load_certs(&files.ca).map_err(|e| line(&e))?;
+    let mut revocations = Revocations::load(&files.crl).map_err(|e| line(&e))?;
+    let verifier =
+        ClientVerifier::build(&cas, &mut revocations, provider()).map_err(|e| line(&e))?;
+    let (leaf, rest) = chain.split_first().ok_or("the file holds no certificate")?;
+    verifier
+        .verify_client_cert(leaf, rest, rustls::pki_types::UnixTime::now())
+        .map(|_| ())
+        .map_err(|e| line(&e))
+}
+
 /// A certificate's subject (`CN=…, O=…`) and notAfter, if it parses.
 fn subject_and_not_after(der: &[u8]) -> Option<(String, time::OffsetDateTime)> {
     let (_, cert) = X509Certificate::from_der(der).ok()?;
