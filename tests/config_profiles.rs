@@ -110,6 +110,11 @@ fn mistakes_name_the_file_the_key_and_the_entry() {
             "allow = [\"GET /_ping\"]\nimages = [\"busybox\"]\n[profiles.p.containers]\nimages = [\"busybox\"]",
             &["images"],
         ),
+        // A shortened digest can never match: the engine names images by whole digests.
+        (
+            "allow = [\"GET /_ping\"]\nimages = [\"busybox@sha256:abc\"]",
+            &["profiles.p.images[0]", "digest must be whole"],
+        ),
     ];
     for (text, wants) in cases {
         let err = load(&with_profile(text)).expect_err(text);

@@ -433,8 +433,17 @@ pub fn image_pattern(text: &str) -> Result<ImagePattern, String> {
     let (name, digest) = match text.split_once('@') {
         Some((n, d)) => {
             let (algo, hex) = d.split_once(':').unwrap_or(("", ""));
-            if algo.is_empty() || hex.is_empty() || !hex.bytes().all(|b| b.is_ascii_hexdigit()) {
-                return Err(format!("`{text}`: the digest must be like `sha256:<hex>`"));
+            // A digest is whole or it names nothing: the engine takes no shortened ones here.
+            let len = match algo.to_ascii_lowercase().as_str() {
+                "sha256" => 64,
+                "sha384" => 96,
+                "sha512" => 128,
+                _ => 0,
+            };
+            if len == 0 || hex.len() != len || !hex.bytes().all(|b| b.is_ascii_hexdigit()) {
+                return Err(format!(
+                    "`{text}`: the digest must be whole, like `sha256:<64 hex digits>`"
+                ));
             }
             (n, Some(d.to_ascii_lowercase()))
         }

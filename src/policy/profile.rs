@@ -217,6 +217,12 @@ pub fn warnings(p: &Profile) -> Vec<String> {
             out.push(format!("profiles.{}: allows {}: {why}", p.name, r.text()));
         }
     }
+    if p.images.as_ref().is_some_and(Vec::is_empty) {
+        out.push(format!(
+            "profiles.{}: `images` is empty: every pull and every container create is refused",
+            p.name
+        ));
+    }
     if p.images.is_none() {
         if let Some(r) = routes::by_name("ImageCreate").filter(|r| allows(r)) {
             out.push(format!(

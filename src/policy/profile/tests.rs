@@ -878,6 +878,11 @@ images = ["busybox"]"#,
             &[],
         ),
         (
+            r#"allow = ["POST /containers/create"]
+images = []"#,
+            &["profiles.p: `images` is empty: every pull and every container create is refused"],
+        ),
+        (
             r#"allow = ["POST /images/load", "POST /images/{name}/tag", "POST /commit"]
 images = ["busybox"]"#,
             &[
