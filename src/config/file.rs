@@ -54,6 +54,7 @@ pub struct RawContainers {
     pub security_opt_unconfined: Option<bool>,
     pub volumes_from: Option<bool>,
     pub annotations: Option<bool>,
+    pub read_only_binds: Option<bool>,
     pub images: Option<Vec<String>>,
 }
 

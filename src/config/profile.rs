@@ -79,6 +79,9 @@ pub struct ContainerRules {
     pub security_opt_unconfined: bool,
     pub volumes_from: bool,
     pub annotations: bool,
+    /// Every host path allowed by `bind_mounts` must be mounted read-only: containers of the
+    /// client cannot then plant links below a prefix for a later bind to follow.
+    pub read_only_binds: bool,
 }
 
 /// An image reference pattern, normalised the way the engine names images.
@@ -243,6 +246,7 @@ fn container_rules(
         security_opt_unconfined: raw.security_opt_unconfined.unwrap_or(false),
         volumes_from: raw.volumes_from.unwrap_or(false),
         annotations: raw.annotations.unwrap_or(false),
+        read_only_binds: raw.read_only_binds.unwrap_or(false),
     })
 }
 

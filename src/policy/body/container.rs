@@ -159,6 +159,9 @@ pub struct MountView {
     pub target: String,
     pub driver: String,
     pub options: Option<BTreeMap<String, String>>,
+    /// `ReadOnly`; not part of the differential view.
+    #[serde(skip)]
+    pub read_only: bool,
 }
 
 /// What a create body asks of the host, read as the engine reads it. Serialised, it is the
@@ -299,6 +302,7 @@ fn mount(m: &Value, at: &str) -> Result<MountView, BodyError> {
         target: f.string("Target")?,
         driver: String::new(),
         options: None,
+        read_only: f.bool("ReadOnly")?,
     };
     f.object("BindOptions")?;
     if let Some(vo) = f.object("VolumeOptions")? {
@@ -388,17 +392,31 @@ pub fn check_create(
     for b in text_list(&v.binds) {
         if let Some(src) = mounts::bind_source(b) {
             check_host_path(src, &hc("Binds"), rules)?;
+            if !mounts::bind_read_only(b) {
+                check_writable(src, &hc("Binds"), rules)?;
+            }
         }
     }
     for (i, m) in v.mounts.iter().flatten().enumerate() {
         let at = hc(&format!("Mounts[{i}]"));
         match m.kind.as_str() {
-            "bind" => check_host_path(&m.source, &at, rules)?,
+            "bind" => {
+                check_host_path(&m.source, &at, rules)?;
+                if !m.read_only {
+                    check_writable(&m.source, &format!("{at}.ReadOnly"), rules)?;
+                }
+            }
             "volume" => {
                 let field = format!("{at}.VolumeOptions.DriverConfig");
                 match mounts::volume_mount(&m.driver, m.options.as_ref()) {
                     mounts::VolumeMount::Contained => {}
-                    mounts::VolumeMount::HostPath(dev) => check_host_path(dev, &field, rules)?,
+                    mounts::VolumeMount::HostPath(dev) => {
+                        check_host_path(dev, &field, rules)?;
+                        let ro = m.options.as_ref().is_some_and(|o| mounts::options_read_only(o));
+                        if !(m.read_only || ro) {
+                            check_writable(dev, &field, rules)?;
+                        }
+                    }
                     mounts::VolumeMount::Refused(what) => {
                         return Err(Violation::new(
                             "bind_mounts",
@@ -574,6 +592,17 @@ fn check_host_path(p: &str, field: &str, rules: &ContainerRules) -> Result<(), V
         "bind_mounts",
         field,
         format!("mounting the host path \"{p}\" is not allowed for this client"),
+    ))
+}
+
+fn check_writable(p: &str, field: &str, rules: &ContainerRules) -> Result<(), Violation> {
+    if !rules.read_only_binds {
+        return Ok(());
+    }
+    Err(Violation::new(
+        "read_only_binds",
+        field,
+        format!("mounting the host path \"{p}\" writable is not allowed for this client (add :ro)"),
     ))
 }
 

@@ -33,6 +33,19 @@ pub fn bind_source(spec: &str) -> Option<&str> {
     }
 }
 
+/// Whether a `Binds` entry is read-only: its mode (`src:dst:mode`, comma-separated) says `ro`,
+/// as moby's parser reads it.
+pub fn bind_read_only(spec: &str) -> bool {
+    let parts: Vec<&str> = spec.splitn(4, ':').collect();
+    parts.len() == 3 && parts[2].split(',').any(|o| o == "ro")
+}
+
+/// Whether local volume options mount read-only (`o` has `ro`).
+pub fn options_read_only(opts: &std::collections::BTreeMap<String, String>) -> bool {
+    opts.get("o")
+        .is_some_and(|o| o.split(',').any(|x| x.trim() == "ro"))
+}
+
 /// What a volume's driver and options have the engine mount on the host.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum VolumeMount<'a> {

@@ -67,6 +67,7 @@ fn open() -> ContainerRules {
         security_opt_unconfined: true,
         volumes_from: true,
         annotations: true,
+        read_only_binds: false,
     }
 }
 
@@ -1469,4 +1470,74 @@ fn images_rule_on_the_create_image() {
         r#"{"Image":"busybox"}"#,
         &Deny("images", "Image"),
     );
+}
+
+#[test]
+fn read_only_binds_require_every_allowed_host_path_read_only() {
+    let ro = ContainerRules {
+        read_only_binds: true,
+        ..ci()
+    };
+    let cases: Vec<(String, Want)> = vec![
+        (hc(r#""Binds":["/srv/ci/w:/w:ro"]"#), Pass),
+        (hc(r#""Binds":["/srv/ci/w:/w:ro,z"]"#), Pass),
+        (hc(r#""Binds":["cache:/c","/data"]"#), Pass),
+        (
+            hc(r#""Binds":["/srv/ci/w:/w"]"#),
+            Deny("read_only_binds", "HostConfig.Binds"),
+        ),
+        (
+            hc(r#""Binds":["/srv/ci/w:/w:rw"]"#),
+            Deny("read_only_binds", "HostConfig.Binds"),
+        ),
+        (
+            hc(r#""Binds":["/srv/ci/w:/w:z,rprivate"]"#),
+            Deny("read_only_binds", "HostConfig.Binds"),
+        ),
+        (
+            hc(r#""Mounts":[{"Type":"bind","Source":"/srv/ci/w","Target":"/w","ReadOnly":true}]"#),
+            Pass,
+        ),
+        (
+            hc(r#""Mounts":[{"Type":"bind","Source":"/srv/ci/w","Target":"/w"}]"#),
+            Deny("read_only_binds", "HostConfig.Mounts[0].ReadOnly"),
+        ),
+        (
+            hc(&format!(r#""Mounts":{VOLUME_BIND_CI}"#)),
+            Deny(
+                "read_only_binds",
+                "HostConfig.Mounts[0].VolumeOptions.DriverConfig",
+            ),
+        ),
+        (
+            hc(&format!(
+                r#""Mounts":{}"#,
+                VOLUME_BIND_CI.replace(r#""o":"bind""#, r#""o":"bind,ro""#)
+            )),
+            Pass,
+        ),
+        (hc(r#""Mounts":[{"Type":"tmpfs","Target":"/t"}]"#), Pass),
+        // Outside the prefix is refused by bind_mounts first, read-only or not.
+        (
+            hc(r#""Binds":["/etc:/e:ro"]"#),
+            Deny("bind_mounts", "HostConfig.Binds"),
+        ),
+    ];
+    for (body, want) in &cases {
+        check(ContainerCreate, &ro, None, body, want);
+        // Without the rule, every allowed path may be writable.
+        if matches!(want, Deny("read_only_binds", _)) {
+            check(ContainerCreate, &ci(), None, body, &Pass);
+        }
+    }
+    let vol = |o: &str| format!(r#"{{"DriverOpts":{{"type":"none","o":"{o}","device":"/srv/ci/v"}}}}"#);
+    check(VolumeCreate, &ro, None, &vol("bind,ro"), &Pass);
+    check(
+        VolumeCreate,
+        &ro,
+        None,
+        &vol("bind"),
+        &Deny("read_only_binds", "DriverOpts.o"),
+    );
+    check(VolumeCreate, &ci(), None, &vol("bind"), &Pass);
 }

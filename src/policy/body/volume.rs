@@ -24,6 +24,13 @@ pub fn check(body: &[u8], rules: &ContainerRules) -> Result<(), Refusal> {
                 let what = format!("a volume that mounts the host path \"{dev}\"");
                 return refused("DriverOpts.device", what);
             }
+            let ro = opts.as_ref().is_some_and(mounts::options_read_only);
+            if rules.read_only_binds && !ro {
+                let message = format!(
+                    "a volume that mounts the host path \"{dev}\" writable is not allowed for this client (add o=ro)"
+                );
+                return Err(Violation::new("read_only_binds", "DriverOpts.o", message).into());
+            }
         }
         mounts::VolumeMount::Refused(what) => return refused("DriverOpts", what),
     }
