@@ -15,6 +15,10 @@ use crate::policy::{
 use crate::proxy::whoami;
 use crate::tls::ClientIdentity;
 
+/// Asks the engine for a path (a container's, exec's or volume's description): its status and
+/// body, or why it could not be asked.
+pub type Ask<'a> = dyn FnMut(&str) -> Result<(u16, Vec<u8>), String> + 'a;
+
 /// One request to explain.
 #[derive(Debug, Clone)]
 pub struct Question {
@@ -150,7 +154,7 @@ pub fn explain(
     policy: &Policy,
     id: &ClientIdentity,
     q: &Question,
-    ask: &mut dyn FnMut(&str) -> Result<(u16, Vec<u8>), String>,
+    ask: &mut Ask<'_>,
 ) -> Explanation {
     let (raw_path, query) = match q.target.split_once('?') {
         Some((p, q)) => (p, Some(q)),
@@ -184,11 +188,6 @@ pub fn explain(
     x.access = verdict.decision.access().cloned();
     x.route = verdict.route_text();
     x.entry = verdict.entry.clone();
-    let note = |x: &mut Explanation, d: &crate::policy::Denial| {
-        x.rule = Some(d.rule.clone());
-        x.field = d.field.clone();
-        x.message = Some(d.message.clone());
-    };
     match (&verdict.decision, &verdict.denial) {
         (Decision::UnknownClient, _) => {
             x.outcome = Outcome::Deny;
@@ -210,47 +209,30 @@ pub fn explain(
         }
         (Decision::Allow(_), None) => {}
     }
-    if let (Some(t), Some(access)) = (verdict.target.clone(), x.access.clone()) {
-        let mut next = Some(t);
-        while let Some(t) = next.take() {
-            let (status, body) = match ask(&t.inspect_path()) {
-                Ok(answer) => answer,
-                Err(e) => {
-                    x.outcome = Outcome::Deny;
-                    x.status = Some(502);
-                    x.message = Some(format!("the Docker Engine is unreachable: {e}"));
-                    return x;
-                }
-            };
-            let (kind, name) = match &t {
-                Target::Container(n) => ("container", n),
-                Target::Exec(n) => ("exec", n),
-            };
-            x.targets.push(match status {
-                404 => format!("{kind} \"{name}\": the engine has none (it answers the request with 404)"),
-                _ => format!("{kind} \"{name}\": its own settings checked (engine status {status})"),
-            });
-            match policy.target_step(&access, &t, status, &body) {
-                TargetStep::Pass => {}
-                TargetStep::Next(t) => next = Some(t),
-                TargetStep::WouldDeny(d) => {
-                    x.outcome = Outcome::WouldDeny;
-                    if x.rule.is_none() {
-                        note(&mut x, &d);
-                    }
-                }
-                TargetStep::Deny(d) => {
-                    x.outcome = Outcome::Deny;
-                    x.status = Some(403);
-                    note(&mut x, &d);
-                    return x;
-                }
-            }
-        }
-    }
-    let (Some(kind), Some(access)) = (verdict.inspect, x.access.clone()) else {
+    let mut targets: Vec<Target> = verdict.target.clone().into_iter().collect();
+    let Some(access) = x.access.clone() else {
         return x;
     };
+    if let Some(kind) = verdict.inspect {
+        if !inspect_body(&mut x, config, policy, &access, kind, q) {
+            return x;
+        }
+        let body = q.body.as_deref().unwrap_or_default();
+        targets.extend(policy.volume_targets(&access, kind, body));
+    }
+    check_targets(&mut x, policy, &access, targets, ask);
+    x
+}
+
+/// The body stage of [`explain`]: `false` when it ends the request.
+fn inspect_body(
+    x: &mut Explanation,
+    config: &Config,
+    policy: &Policy,
+    access: &Access,
+    kind: BodyKind,
+    q: &Question,
+) -> bool {
     let body = q.body.as_deref().unwrap_or_default();
     let limit = config.limits.max_inspected_body;
     if body.len() > limit {
@@ -259,22 +241,79 @@ pub fn explain(
         x.message = Some(format!(
             "the body is larger than limits.max_inspected_body ({limit} bytes)"
         ));
-        return x;
+        return false;
     }
     x.inspected = Some(body.len());
-    match policy.body_outcome(&access, kind, body) {
-        BodyOutcome::Pass => {}
+    match policy.body_outcome(access, kind, body) {
+        BodyOutcome::Pass => true,
         BodyOutcome::WouldDeny(d) => {
             x.outcome = Outcome::WouldDeny;
-            note(&mut x, &d);
+            note(x, &d);
+            true
         }
         BodyOutcome::Deny(d) => {
             x.outcome = Outcome::Deny;
             x.status = Some(if d.unreadable { 400 } else { 403 });
-            note(&mut x, &d);
+            note(x, &d);
+            false
         }
     }
-    x
+}
+
+/// The target stage of [`explain`]: the engine describes each container, exec or volume the
+/// request acts on, and policy judges it, as `serve` does.
+fn check_targets(
+    x: &mut Explanation,
+    policy: &Policy,
+    access: &Access,
+    targets: Vec<Target>,
+    ask: &mut Ask<'_>,
+) {
+    let mut queue = targets;
+    queue.reverse();
+    while let Some(t) = queue.pop() {
+        let (status, body) = match ask(&t.inspect_path()) {
+            Ok(answer) => answer,
+            Err(e) => {
+                x.outcome = Outcome::Deny;
+                x.status = Some(502);
+                x.message = Some(format!("the Docker Engine is unreachable: {e}"));
+                return;
+            }
+        };
+        let (kind, name) = match &t {
+            Target::Container(n) => ("container", n),
+            Target::Exec(n) => ("exec", n),
+            Target::Volume(n) => ("volume", n),
+        };
+        x.targets.push(match status {
+            404 => format!("{kind} \"{name}\": the engine has none yet"),
+            _ => format!("{kind} \"{name}\": its own settings checked (engine status {status})"),
+        });
+        match policy.target_step(access, &t, status, &body) {
+            TargetStep::Pass => {}
+            TargetStep::Next(t) => queue.push(t),
+            TargetStep::WouldDeny(d) => {
+                x.outcome = Outcome::WouldDeny;
+                if x.rule.is_none() {
+                    note(x, &d);
+                }
+            }
+            TargetStep::Deny(d) => {
+                x.outcome = Outcome::Deny;
+                x.status = Some(403);
+                note(x, &d);
+                return;
+            }
+        }
+    }
+}
+
+/// Records the rule, field and message of `d`.
+fn note(x: &mut Explanation, d: &crate::policy::Denial) {
+    x.rule = Some(d.rule.clone());
+    x.field = d.field.clone();
+    x.message = Some(d.message.clone());
 }
 
 /// `GET path` on the engine's unix socket, blocking, for `explain`: the status and body.

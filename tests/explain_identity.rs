@@ -67,7 +67,11 @@ allow = ["GET /_ping", "GET /version"]
             ..ClientSpec::new("ops")
         },
     );
-    let stranger = pki.issue("stranger", &ClientSpec::new("ops"), &Authority::new("other CA"));
+    let stranger = pki.issue(
+        "stranger",
+        &ClientSpec::new("ops"),
+        &Authority::new("other CA"),
+    );
     let server_only = pki.client_spec(
         "server-only",
         &ClientSpec {
@@ -83,7 +87,8 @@ allow = ["GET /_ping", "GET /version"]
         let (ok, text) = explain(&config, &["--cert", &cert(bad)], "GET", "/_ping");
         assert!(!ok, "{why}: {text}");
         assert!(
-            text.contains("decision: deny") && text.contains("the TLS handshake refuses this certificate"),
+            text.contains("decision: deny")
+                && text.contains("the TLS handshake refuses this certificate"),
             "{why}: {text}"
         );
     }
@@ -95,7 +100,12 @@ allow = ["GET /_ping", "GET /version"]
         .map(|c| String::from_utf8_lossy(c).to_uppercase())
         .collect::<Vec<_>>()
         .join(":");
-    let (ok, text) = explain(&config, &["--cn", "ops", "--fingerprint", &colons], "GET", "/info");
+    let (ok, text) = explain(
+        &config,
+        &["--cn", "ops", "--fingerprint", &colons],
+        "GET",
+        "/info",
+    );
     assert!(ok && text.contains("access:   full"), "{text}");
     let (ok, text) = explain(&config, &["--cn", "ops"], "GET", "/info");
     assert!(!ok && text.contains("profile \"ops\""), "{text}");

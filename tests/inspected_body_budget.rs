@@ -145,7 +145,12 @@ fn held_bodies_fill_the_budget_and_give_it_back() {
         .iter()
         .filter(|l| l["status"] == 503 || l["status"] == 408)
         .count();
-    assert_eq!(refused, 2, "one 503 and one 408 on record: {:?}", gw.audit());
+    assert_eq!(
+        refused,
+        2,
+        "one 503 and one 408 on record: {:?}",
+        gw.audit()
+    );
     let allowed = gw.audit().iter().filter(|l| l["status"] == 201).count();
     assert_eq!(
         created, allowed,

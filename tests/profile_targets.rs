@@ -6,7 +6,9 @@
 //! the container and the rule. Its own ordinary container it can exec into, copy into and
 //! restart. The oracle is the engine's state over its own socket: the privileged and host-binding
 //! containers never ran, nothing was copied in, the privileged exec never ran, the running one
-//! was not restarted. `dockgate explain` asks the engine the same way and agrees.
+//! was not restarted. Named volumes keep the options they were created with: an admin's local
+//! volume that binds `/etc` cannot be mounted by name (`-v`, `--mount`), a plain one can.
+//! `dockgate explain` asks the engine the same way and agrees.
 
 mod common;
 
@@ -68,11 +70,30 @@ fn a_profile_acts_only_on_containers_it_could_have_created() {
     );
 
     admin.ok(&[
-        "run", "-d", "--name", &hostpid, "--label", &lbl, "--pid", "host", "-v", "/:/host:ro",
-        &image, "sleep", "600",
+        "run",
+        "-d",
+        "--name",
+        &hostpid,
+        "--label",
+        &lbl,
+        "--pid",
+        "host",
+        "-v",
+        "/:/host:ro",
+        &image,
+        "sleep",
+        "600",
     ]);
     admin.ok(&[
-        "create", "--name", &prv, "--label", &lbl, "--privileged", &image, "sleep", "600",
+        "create",
+        "--name",
+        &prv,
+        "--label",
+        &lbl,
+        "--privileged",
+        &image,
+        "sleep",
+        "600",
     ]);
     admin.ok(&[
         "create", "--name", &hostroot, "--label", &lbl, "-v", "/:/host", &image, "sleep", "600",
@@ -122,7 +143,9 @@ fn a_profile_acts_only_on_containers_it_could_have_created() {
             stderr.contains("received 403")
         } else {
             stderr.contains("dockgate: access denied")
-                && stderr.contains(&format!("the container \"{name}\" was created with settings"))
+                && stderr.contains(&format!(
+                    "the container \"{name}\" was created with settings"
+                ))
         };
         assert!(said, "{args:?}: {stderr}");
         let line = gw
@@ -195,40 +218,140 @@ fn a_profile_acts_only_on_containers_it_could_have_created() {
             "{never} never started"
         );
     }
-    assert_ne!(inspect(&prv)["HostConfig"]["RestartPolicy"]["Name"], "always");
+    assert_ne!(
+        inspect(&prv)["HostConfig"]["RestartPolicy"]["Name"],
+        "always"
+    );
     assert_eq!(
         inspect(&hostpid)["State"]["StartedAt"],
         hostpid_started,
         "not restarted"
     );
-    let out = docker_direct(&engine_socket(), &["exec", &hostpid, "test", "-e", "/tmp/payload"]);
+    let out = docker_direct(
+        &engine_socket(),
+        &["exec", &hostpid, "test", "-e", "/tmp/payload"],
+    );
     assert!(!out.status.success(), "nothing was copied into {hostpid}");
-    let out = docker_direct(&engine_socket(), &["exec", &own, "test", "-e", "/tmp/escaped"]);
+    let out = docker_direct(
+        &engine_socket(),
+        &["exec", &own, "test", "-e", "/tmp/escaped"],
+    );
     assert!(!out.status.success(), "the privileged exec never ran");
     let out = docker_direct(&engine_socket(), &["exec", &own, "cat", "/tmp/payload"]);
     assert_eq!(String::from_utf8_lossy(&out.stdout), "payload\n");
 
+    // A volume an admin made that binds the host's /etc: not by name, in either syntax.
+    let (hostetc, cache) = (unique("hostetc"), unique("cache"));
+    admin.ok(&[
+        "volume",
+        "create",
+        "-o",
+        "type=none",
+        "-o",
+        "o=bind",
+        "-o",
+        "device=/etc",
+        &hostetc,
+    ]);
+    admin.ok(&["volume", "create", &cache]);
+    let v = format!("{hostetc}:/x");
+    let m = format!("source={hostetc},target=/x");
+    for flags in [["-v", v.as_str()], ["--mount", m.as_str()]] {
+        let name = unique("byname");
+        let mut args = vec!["create", "--name", &name, "--label", &lbl];
+        args.extend(flags);
+        args.extend([image.as_str(), "true"]);
+        let out = ops.run(&args);
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert!(
+            !out.status.success()
+                && stderr.contains(&format!(
+                    "the volume \"{hostetc}\" mounts the host path \"/etc\""
+                )),
+            "{flags:?}: {stderr}"
+        );
+        let out = docker_direct(&engine_socket(), &["inspect", &name]);
+        assert!(!out.status.success(), "{name} was created");
+    }
+    let line = audit_line(&gw, "ops", "POST", "/containers/create");
+    assert_eq!(line["field"], "volume.Options", "{line}");
+    let with_cache = unique("cache-user");
+    let v = format!("{cache}:/c");
+    ops.ok(&[
+        "create",
+        "--name",
+        &with_cache,
+        "--label",
+        &lbl,
+        "-v",
+        &v,
+        &image,
+        "true",
+    ]);
+    let body = format!(r#"{{"Image":"{image}","HostConfig":{{"Binds":["{hostetc}:/x"]}}}}"#);
+    let (decision, text) = explain(
+        &gw.config,
+        "ops",
+        "POST",
+        "/v1.41/containers/create",
+        Some(body.as_bytes()),
+    );
+    assert_eq!(decision, "deny", "{text}");
+    assert!(
+        text.contains(&format!("target:   volume \"{hostetc}\"")),
+        "{text}"
+    );
+
     // explain asks the engine the same way.
     let cfg = gw.config.clone();
-    let (decision, text) = explain(&cfg, "ops", "POST", &format!("/v1.41/containers/{prv}/start"), None);
+    let (decision, text) = explain(
+        &cfg,
+        "ops",
+        "POST",
+        &format!("/v1.41/containers/{prv}/start"),
+        None,
+    );
     assert_eq!(decision, "deny", "{text}");
     assert_eq!(
         explained(&text, "rule").as_deref(),
         Some("profiles.ops.containers.privileged"),
         "{text}"
     );
-    assert!(text.contains(&format!("target:   container \"{prv}\"")), "{text}");
-    let (decision, text) =
-        explain(&cfg, "ops", "POST", &format!("/v1.41/containers/{hostpid}/restart"), None);
+    assert!(
+        text.contains(&format!("target:   container \"{prv}\"")),
+        "{text}"
+    );
+    let (decision, text) = explain(
+        &cfg,
+        "ops",
+        "POST",
+        &format!("/v1.41/containers/{hostpid}/restart"),
+        None,
+    );
     assert_eq!(decision, "deny", "{text}");
-    let (decision, text) = explain(&cfg, "ops", "POST", &format!("/v1.41/containers/{own}/restart"), None);
+    let (decision, text) = explain(
+        &cfg,
+        "ops",
+        "POST",
+        &format!("/v1.41/containers/{own}/restart"),
+        None,
+    );
     assert_eq!(decision, "allow", "{text}");
-    let (decision, text) = explain(&cfg, "ops", "POST", &format!("/v1.41/exec/{exec_id}/start"), None);
+    let (decision, text) = explain(
+        &cfg,
+        "ops",
+        "POST",
+        &format!("/v1.41/exec/{exec_id}/start"),
+        None,
+    );
     assert_eq!(decision, "deny", "{text}");
     let (decision, text) = explain(&cfg, "ops", "POST", "/v1.41/containers/nosuch/start", None);
     assert_eq!(decision, "allow", "the engine answers 404 itself: {text}");
 
-    for name in [&hostpid, &prv, &hostroot, &own] {
+    for name in [&hostpid, &prv, &hostroot, &own, &with_cache] {
         let _ = docker_direct(&engine_socket(), &["rm", "-f", name]);
+    }
+    for volume in [&hostetc, &cache] {
+        let _ = docker_direct(&engine_socket(), &["volume", "rm", volume]);
     }
 }

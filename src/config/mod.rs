@@ -203,7 +203,7 @@ pub enum ConfigError {
         /// The table the error is in (`[profiles.ci]`, `[[allow]]` number 2 as `allow[1]`).
         table: Option<String>,
         #[source]
-        source: toml::de::Error,
+        source: Box<toml::de::Error>,
     },
     #[error("{path}: key `{key}`: {message}")]
     Invalid {
@@ -236,7 +236,7 @@ impl Config {
         let raw: file::RawConfig = toml::from_str(text).map_err(|source| ConfigError::Parse {
             path: path.to_path_buf(),
             table: source.span().and_then(|s| table_at(text, s.start)),
-            source,
+            source: Box::new(source),
         })?;
         validate::validate(raw, path)
     }

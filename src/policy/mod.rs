@@ -301,7 +301,8 @@ impl Policy {
             _ if status == 404 => return TargetStep::Pass,
             target::Target::Container(n) if status == 200 => target::judge_container(p, n, body),
             target::Target::Exec(id) if status == 200 => target::judge_exec(p, id, body),
-            target::Target::Container(n) | target::Target::Exec(n) => {
+            target::Target::Volume(n) if status == 200 => target::judge_volume(p, n, body),
+            target::Target::Container(n) | target::Target::Exec(n) | target::Target::Volume(n) => {
                 return TargetStep::Deny(Denial::rule(
                     format!("profiles.{}.containers", p.name),
                     format!("the engine did not describe \"{n}\" (status {status}), so its settings cannot be checked"),
@@ -313,6 +314,27 @@ impl Policy {
             target::Judged::Container(id) => TargetStep::Next(target::Target::Container(id)),
             target::Judged::Refused(d) if p.mode == Mode::Report => TargetStep::WouldDeny(d),
             target::Judged::Refused(d) => TargetStep::Deny(d),
+        }
+    }
+
+    /// The named volumes an inspected create body mounts, for [`Policy::target_step`] (a
+    /// profile's clients only; other bodies mount none).
+    pub fn volume_targets(
+        &self,
+        access: &Access,
+        kind: BodyKind,
+        body: &[u8],
+    ) -> Vec<target::Target> {
+        if !matches!(access, Access::Profile(_)) || kind != BodyKind::ContainerCreate {
+            return Vec::new();
+        }
+        match body::container::CreateView::decode(body) {
+            Ok(view) => view
+                .named_volumes()
+                .into_iter()
+                .map(target::Target::Volume)
+                .collect(),
+            Err(_) => Vec::new(),
         }
     }
 

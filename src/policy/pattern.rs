@@ -51,7 +51,10 @@ fn match_from(pattern: &[Segment], path: &[&str]) -> bool {
 /// that `POST /services/web/update` is seen to reach the service update as surely as
 /// `POST /services/{id}/update` or `POST /**`.
 pub fn reaches(p: &RoutePattern, route: &super::routes::Route) -> bool {
-    if p.methods.as_ref().is_some_and(|m| !m.contains(&route.method)) {
+    if p.methods
+        .as_ref()
+        .is_some_and(|m| !m.contains(&route.method))
+    {
         return false;
     }
     let mut ours = Vec::new();

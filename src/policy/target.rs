@@ -15,6 +15,7 @@
 //! versions below 1.41) and the `MaskedPaths`/`ReadonlyPaths` lists it writes.
 
 use super::body::container::{check_create, CreateView};
+use super::body::mounts;
 use super::body::{BodyError, Fields};
 use super::routes::Route;
 use super::Denial;
@@ -25,6 +26,8 @@ use crate::config::{ContainerRules, Profile};
 pub enum Target {
     Container(String),
     Exec(String),
+    /// A named volume a create body mounts: an existing one keeps its driver options.
+    Volume(String),
 }
 
 impl Target {
@@ -33,6 +36,7 @@ impl Target {
         match self {
             Target::Container(name) => format!("/containers/{}/json", encode(name)),
             Target::Exec(id) => format!("/exec/{}/json", encode(id)),
+            Target::Volume(name) => format!("/volumes/{}", encode(name)),
         }
     }
 }
@@ -136,6 +140,52 @@ pub fn judge_exec(p: &Profile, id: &str, inspect: &[u8]) -> Judged {
         }),
         Ok((_, container)) if container.is_empty() => unreadable(p, id, "it names no container"),
         Ok((_, container)) => Judged::Container(container),
+    }
+}
+
+/// Judges the engine's answer to `GET /volumes/{name}`: its driver and options, as a volume
+/// create body with them would be judged.
+pub fn judge_volume(p: &Profile, name: &str, inspect: &[u8]) -> Judged {
+    let read =
+        || -> Result<(String, Option<std::collections::BTreeMap<String, String>>), BodyError> {
+            let top = super::body::object(inspect)?;
+            let f = Fields::new(&top, "");
+            Ok((f.string("Driver")?, f.string_map("Options")?))
+        };
+    let (driver, options) = match read() {
+        Ok(v) => v,
+        Err(e) => return unreadable(p, name, &e.to_string()),
+    };
+    let refused = |rule: &str, message: String| {
+        Judged::Refused(Denial {
+            rule: format!("profiles.{}.containers.{rule}", p.name),
+            field: Some("volume.Options".into()),
+            message: format!("the volume \"{name}\" {message}"),
+            unreadable: false,
+        })
+    };
+    match mounts::volume_mount(&driver, options.as_ref()) {
+        mounts::VolumeMount::Contained => Judged::Pass,
+        mounts::VolumeMount::HostPath(dev) if !mounts::allowed(dev, &p.containers.bind_mounts) => {
+            refused(
+                "bind_mounts",
+                format!("mounts the host path \"{dev}\", which this client may not mount"),
+            )
+        }
+        mounts::VolumeMount::HostPath(dev)
+            if p.containers.read_only_binds
+                && !options.as_ref().is_some_and(mounts::options_read_only) =>
+        {
+            refused(
+                "read_only_binds",
+                format!("mounts the host path \"{dev}\" writable, which this client may not use"),
+            )
+        }
+        mounts::VolumeMount::HostPath(_) => Judged::Pass,
+        mounts::VolumeMount::Refused(what) => refused(
+            "bind_mounts",
+            format!("was created with {what}, which this client may not use"),
+        ),
     }
 }
 

@@ -97,7 +97,11 @@ mod tests {
         assert_eq!(budget.available(), 0);
         assert_eq!(budget.grow(&mut b, 41), Err(Exhausted));
         budget.grow(&mut a, 10).unwrap();
-        assert_eq!(a.bytes(), 60, "growing to less than held keeps what is held");
+        assert_eq!(
+            a.bytes(),
+            60,
+            "growing to less than held keeps what is held"
+        );
         drop(a);
         assert_eq!(budget.available(), 60);
         drop(b);

@@ -214,25 +214,9 @@ impl Proxy {
             AuditDecision::Allow
         };
         let mut denial = verdict.denial.clone();
-        if let (Some(target), Some(access)) = (verdict.target.clone(), access.as_ref()) {
-            match self.check_target(access, target).await {
-                Ok(target::Checked::Pass) => {}
-                Ok(target::Checked::WouldDeny(d)) => {
-                    audit_decision = AuditDecision::WouldDeny;
-                    denial = denial.or(Some(d));
-                }
-                Ok(target::Checked::Deny(d)) => {
-                    let r = noted(AuditDecision::Deny, Some(&d));
-                    return Ok(ProxyError::Denied(d.message).into_response(r));
-                }
-                Err(e) => {
-                    engine_failed(&e);
-                    return Ok(e.into_response(noted(AuditDecision::Allow, None)));
-                }
-            }
-        }
         let mut req = req;
         let mut inspected = None;
+        let mut targets: Vec<_> = verdict.target.clone().into_iter().collect();
         if let (Some(kind), Some(access)) = (verdict.inspect, access.as_ref()) {
             let (bytes, held) = match self.receive_body(&mut req).await {
                 Ok(b) => b,
@@ -254,7 +238,28 @@ impl Proxy {
                     return Ok(err.into_response(r));
                 }
             }
+            targets.extend(self.policy.volume_targets(access, kind, &bytes));
             inspected = Some((bytes, held));
+        }
+        // What the request acts on, as the engine describes it (`policy::target`).
+        if let Some(access) = access.as_ref() {
+            for t in targets {
+                match self.check_target(access, t).await {
+                    Ok(target::Checked::Pass) => {}
+                    Ok(target::Checked::WouldDeny(d)) => {
+                        audit_decision = AuditDecision::WouldDeny;
+                        denial = denial.or(Some(d));
+                    }
+                    Ok(target::Checked::Deny(d)) => {
+                        let r = noted(AuditDecision::Deny, Some(&d));
+                        return Ok(ProxyError::Denied(d.message).into_response(r));
+                    }
+                    Err(e) => {
+                        engine_failed(&e);
+                        return Ok(e.into_response(noted(AuditDecision::Allow, None)));
+                    }
+                }
+            }
         }
         let record = noted(audit_decision, denial.as_ref());
         if audit_decision == AuditDecision::WouldDeny {

@@ -322,6 +322,27 @@ fn mount(m: &Value, at: &str) -> Result<MountView, BodyError> {
     Ok(view)
 }
 
+impl CreateView {
+    /// The named volumes the container mounts (`Binds` `name:/dst`, `Mounts` of type
+    /// `volume`): existing ones keep the driver options they were created with, which the
+    /// engine must be asked about.
+    pub fn named_volumes(&self) -> Vec<String> {
+        let binds = text_list(&self.binds)
+            .iter()
+            .filter_map(|b| mounts::bind_volume(b));
+        let mounts = self
+            .mounts
+            .iter()
+            .flatten()
+            .filter(|m| m.kind == "volume" && !m.source.is_empty())
+            .map(|m| m.source.as_str());
+        let mut names: Vec<String> = binds.chain(mounts).map(str::to_string).collect();
+        names.sort();
+        names.dedup();
+        names
+    }
+}
+
 fn text_list(v: &Option<Vec<String>>) -> &[String] {
     v.as_deref().unwrap_or(&[])
 }
@@ -412,7 +433,7 @@ pub fn check_create(
                     mounts::VolumeMount::Contained => {}
                     mounts::VolumeMount::HostPath(dev) => {
                         check_host_path(dev, &field, rules)?;
-                        let ro = m.options.as_ref().is_some_and(|o| mounts::options_read_only(o));
+                        let ro = m.options.as_ref().is_some_and(mounts::options_read_only);
                         if !(m.read_only || ro) {
                             check_writable(dev, &field, rules)?;
                         }

@@ -33,6 +33,15 @@ pub fn bind_source(spec: &str) -> Option<&str> {
     }
 }
 
+/// The named volume a `Binds` entry mounts, if any (`name:/dst[:mode]`).
+pub fn bind_volume(spec: &str) -> Option<&str> {
+    let parts: Vec<&str> = spec.splitn(4, ':').collect();
+    match parts.len() {
+        2 | 3 if !parts[0].is_empty() && !parts[0].starts_with('/') => Some(parts[0]),
+        _ => None,
+    }
+}
+
 /// Whether a `Binds` entry is read-only: its mode (`src:dst:mode`, comma-separated) says `ro`,
 /// as moby's parser reads it.
 pub fn bind_read_only(spec: &str) -> bool {
@@ -218,10 +227,16 @@ mod tests {
         };
         let refused = |m: VolumeMount<'_>| matches!(m, VolumeMount::Refused(_));
         let bind = opts(&[("type", "none"), ("o", "bind"), ("device", "/")]);
-        assert_eq!(volume_mount("local", Some(&bind)), VolumeMount::HostPath("/"));
+        assert_eq!(
+            volume_mount("local", Some(&bind)),
+            VolumeMount::HostPath("/")
+        );
         assert_eq!(volume_mount("", Some(&bind)), VolumeMount::HostPath("/"));
         let rbind = opts(&[("o", "ro, rbind"), ("device", "/srv")]);
-        assert_eq!(volume_mount("local", Some(&rbind)), VolumeMount::HostPath("/srv"));
+        assert_eq!(
+            volume_mount("local", Some(&rbind)),
+            VolumeMount::HostPath("/srv")
+        );
         let nfs_bind = opts(&[("type", "nfs"), ("o", "bind"), ("device", "/etc")]);
         assert_eq!(
             volume_mount("local", Some(&nfs_bind)),
@@ -236,7 +251,10 @@ mod tests {
         let tmpfs = opts(&[("type", "tmpfs"), ("device", "tmpfs"), ("o", "size=10m")]);
         assert_eq!(volume_mount("local", Some(&tmpfs)), VolumeMount::Contained);
         assert_eq!(volume_mount("local", None), VolumeMount::Contained);
-        assert_eq!(volume_mount("local", Some(&opts(&[]))), VolumeMount::Contained);
+        assert_eq!(
+            volume_mount("local", Some(&opts(&[]))),
+            VolumeMount::Contained
+        );
         assert_eq!(
             volume_mount("local", Some(&opts(&[("size", "1g")]))),
             VolumeMount::Contained

@@ -765,7 +765,10 @@ fn mounts_of_every_type() {
             Pass,
         ),
         (
-            volume(r#""Name":"local","#, r#"{"type":"proc","device":"/srv/ci"}"#),
+            volume(
+                r#""Name":"local","#,
+                r#"{"type":"proc","device":"/srv/ci"}"#,
+            ),
             vol0.clone(),
         ),
         (
@@ -776,7 +779,10 @@ fn mounts_of_every_type() {
             vol0.clone(),
         ),
         (
-            volume(r#""Name":"local","#, r#"{"type":"ext4","device":"/srv/ci/sda1"}"#),
+            volume(
+                r#""Name":"local","#,
+                r#"{"type":"ext4","device":"/srv/ci/sda1"}"#,
+            ),
             vol0.clone(),
         ),
         (
@@ -1530,7 +1536,8 @@ fn read_only_binds_require_every_allowed_host_path_read_only() {
             check(ContainerCreate, &ci(), None, body, &Pass);
         }
     }
-    let vol = |o: &str| format!(r#"{{"DriverOpts":{{"type":"none","o":"{o}","device":"/srv/ci/v"}}}}"#);
+    let vol =
+        |o: &str| format!(r#"{{"DriverOpts":{{"type":"none","o":"{o}","device":"/srv/ci/v"}}}}"#);
     check(VolumeCreate, &ro, None, &vol("bind,ro"), &Pass);
     check(
         VolumeCreate,

@@ -438,7 +438,9 @@ fn check_pull_combines_from_image_and_tag_as_the_engine_does() {
             vec!["**"],
             "sha256:abcd".into(),
             "".into(),
-            Err("pulling \"sha256:abcd\" is not allowed for this client (not an image name)".into()),
+            Err(
+                "pulling \"sha256:abcd\" is not allowed for this client (not an image name)".into(),
+            ),
         ),
         (
             vec!["**"],
