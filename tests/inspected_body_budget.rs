@@ -10,7 +10,7 @@ mod common;
 use std::net::SocketAddr;
 use std::time::Duration;
 
-use common::client::{connect, read_to_close, Tls};
+use common::client::{answer, connect, Tls};
 use common::gateway::Process;
 use common::pki::{ClientCert, Pki};
 use common::policy::containers_labelled;
@@ -63,20 +63,6 @@ async fn begin(addr: SocketAddr, pki: &Pki, who: &ClientCert, body: &[u8], held:
         .expect("body");
     tls.flush().await.expect("flush");
     tls
-}
-
-/// Reads the whole answer; its status and text.
-async fn answer(tls: &mut Tls) -> (u16, String) {
-    let (out, _) = tokio::time::timeout(Duration::from_secs(30), read_to_close(tls))
-        .await
-        .expect("the gateway answers and closes");
-    let text = String::from_utf8_lossy(&out).into_owned();
-    let status = text
-        .split(' ')
-        .nth(1)
-        .and_then(|s| s.parse().ok())
-        .unwrap_or_else(|| panic!("no status line: {text:?}"));
-    (status, text)
 }
 
 #[test]

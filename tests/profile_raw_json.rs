@@ -10,7 +10,7 @@ mod common;
 
 use std::net::SocketAddr;
 
-use common::client::{connect, read_to_close};
+use common::client::{answer, connect};
 use common::gateway::Process;
 use common::pki::{ClientCert, Pki};
 use common::policy::{assert_nothing_escaped, containers_labelled, explain, explained};
@@ -50,17 +50,7 @@ fn raw(addr: SocketAddr, pki: &Pki, who: &ClientCert, bytes: Vec<u8>) -> (u16, S
         use tokio::io::AsyncWriteExt;
         let mut tls = connect(addr, pki, who).await;
         tls.write_all(&bytes).await.expect("write");
-        let (out, _) =
-            tokio::time::timeout(std::time::Duration::from_secs(30), read_to_close(&mut tls))
-                .await
-                .expect("the gateway answers and closes");
-        let text = String::from_utf8_lossy(&out).into_owned();
-        let status = text
-            .split(' ')
-            .nth(1)
-            .and_then(|s| s.parse().ok())
-            .unwrap_or_else(|| panic!("no status line: {text:?}"));
-        (status, text)
+        answer(&mut tls).await
     })
 }
 

@@ -147,6 +147,21 @@ pub fn get(path: &str) -> Request<Full<Bytes>> {
         .expect("request")
 }
 
+/// Reads a whole answer on a connection the gateway closes after it (30 s at most): its status
+/// and its text.
+pub async fn answer(stream: &mut (impl tokio::io::AsyncRead + Unpin)) -> (u16, String) {
+    let (out, _) = tokio::time::timeout(std::time::Duration::from_secs(30), read_to_close(stream))
+        .await
+        .expect("the gateway answers and closes");
+    let text = String::from_utf8_lossy(&out).into_owned();
+    let status = text
+        .split(' ')
+        .nth(1)
+        .and_then(|s| s.parse().ok())
+        .unwrap_or_else(|| panic!("no status line: {text:?}"));
+    (status, text)
+}
+
 /// Reads until the peer closes or `limit` bytes; returns what arrived and how it ended.
 pub async fn read_to_close(
     stream: &mut (impl tokio::io::AsyncRead + Unpin),
