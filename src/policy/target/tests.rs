@@ -1,0 +1,319 @@
+//! Proves which routes act on an existing container or exec, how the name is read from the path,
+//! and how the engine's description of a container (its `HostConfig` and `Config.Image`) and of
+//! an exec (`ProcessConfig.privileged`) is held to a profile's rules, in enforce and report mode.
+
+use std::path::Path;
+use std::sync::Arc;
+
+use http::Method;
+
+use super::{target_of, Target};
+use crate::config::{Access, Config};
+use crate::policy::{routes, Policy, TargetStep};
+
+fn policy(extra: &str) -> Policy {
+    policy_with(extra, "")
+}
+
+fn policy_with(extra: &str, containers: &str) -> Policy {
+    let text = format!(
+        r#"
+[tls]
+ca = "ca.pem"
+cert = "cert.pem"
+key = "key.pem"
+
+[[allow]]
+cn = "c"
+access = "p"
+
+[profiles.p]
+allow = ["* /**"]
+{extra}
+[profiles.p.containers]
+bind_mounts = ["/srv/ci"]
+{containers}
+"#
+    );
+    let config = Config::from_toml(&text, Path::new("/etc/dockgate/dockgate.toml"))
+        .unwrap_or_else(|e| panic!("{e:?}\n{text}"));
+    Policy::new(&config.allow, &config.profiles)
+}
+
+fn p() -> Access {
+    Access::Profile(Arc::from("p"))
+}
+
+/// A container as the engine (20.10, cgroup v1) describes it, with `host` spliced into its
+/// `HostConfig`.
+fn inspect(image: &str, host: &str) -> Vec<u8> {
+    format!(
+        r#"{{"Id":"378d9e00f179","Image":"sha256:315ca70aabda","Config":{{"Image":"{image}","Labels":{{}}}},
+"HostConfig":{{"NetworkMode":"default","CgroupnsMode":"host","IpcMode":"private","Runtime":"runc",
+"DeviceCgroupRules":null,"MaskedPaths":["/proc/asound","/proc/acpi"],"ReadonlyPaths":["/proc/bus"]{host}}}}}"#
+    )
+    .into_bytes()
+}
+
+fn exec(privileged: bool, container: &str) -> Vec<u8> {
+    format!(
+        r#"{{"ID":"c34a5a89","Running":false,"ProcessConfig":{{"tty":false,"entrypoint":"sh","arguments":[],"privileged":{privileged}}},"ContainerID":"{container}"}}"#
+    )
+    .into_bytes()
+}
+
+fn step(policy: &Policy, t: &Target, status: u16, body: &[u8]) -> TargetStep {
+    policy.target_step(&p(), t, status, body)
+}
+
+fn refused(s: &TargetStep) -> Option<(String, String)> {
+    match s {
+        TargetStep::Deny(d) | TargetStep::WouldDeny(d) => {
+            Some((d.rule.clone(), d.field.clone().unwrap_or_default()))
+        }
+        _ => None,
+    }
+}
+
+#[test]
+fn routes_that_act_on_a_container_name_it_in_their_path() {
+    let c = |n: &str| Some(Target::Container(n.into()));
+    let cases: &[(&str, &str, Option<Target>)] = &[
+        ("POST", "/containers/web/start", c("web")),
+        ("POST", "/containers/abc123/restart", c("abc123")),
+        ("POST", "/containers/web/update", c("web")),
+        ("POST", "/containers/web/attach", c("web")),
+        ("GET", "/containers/web/attach/ws", c("web")),
+        ("POST", "/containers/web/exec", c("web")),
+        ("PUT", "/containers/web/archive", c("web")),
+        ("POST", "/exec/e1/start", Some(Target::Exec("e1".into()))),
+        ("POST", "/containers/web/stop", None),
+        ("POST", "/containers/web/kill", None),
+        ("GET", "/containers/web/json", None),
+        ("GET", "/containers/web/archive", None),
+        ("DELETE", "/containers/web", None),
+        ("POST", "/containers/create", None),
+        ("POST", "/exec/e1/resize", None),
+    ];
+    for (m, path, want) in cases {
+        let method = Method::from_bytes(m.as_bytes()).unwrap();
+        let route = routes::dispatch(&method, path).expect(path);
+        assert_eq!(target_of(route, path), *want, "{m} {path}");
+    }
+    assert_eq!(
+        Target::Container("a b/c".into()).inspect_path(),
+        "/containers/a%20b%2Fc/json"
+    );
+    assert_eq!(Target::Exec("e1".into()).inspect_path(), "/exec/e1/json");
+}
+
+#[test]
+fn a_container_is_held_to_the_rules_its_create_body_would_have_been() {
+    let policy = policy("");
+    let web = Target::Container("web".into());
+    let ok = |host: &str| step(&policy, &web, 200, &inspect("busybox", host));
+    // The engine's own defaults pass: cgroupns "host" on cgroup v1, its masked-path lists.
+    assert_eq!(ok(""), TargetStep::Pass);
+    assert_eq!(
+        ok(r#","Binds":null,"CapAdd":null,"Privileged":false,"SecurityOpt":null,"Devices":[]"#),
+        TargetStep::Pass
+    );
+    assert_eq!(ok(r#","Binds":["/srv/ci/job:/w"]"#), TargetStep::Pass);
+    let cases: &[(&str, &str, &str)] = &[
+        (
+            r#","Privileged":true"#,
+            "profiles.p.containers.privileged",
+            "container.HostConfig.Privileged",
+        ),
+        (
+            r#","Binds":["/:/host"]"#,
+            "profiles.p.containers.bind_mounts",
+            "container.HostConfig.Binds",
+        ),
+        (
+            r#","CapAdd":["SYS_ADMIN"]"#,
+            "profiles.p.containers.cap_add",
+            "container.HostConfig.CapAdd",
+        ),
+        (
+            r#","PidMode":"host""#,
+            "profiles.p.containers.host_namespaces",
+            "container.HostConfig.PidMode",
+        ),
+        (
+            r#","Devices":[{"PathOnHost":"/dev/sda","PathInContainer":"/dev/sda","CgroupPermissions":"rwm"}]"#,
+            "profiles.p.containers.devices",
+            "container.HostConfig.Devices",
+        ),
+        (
+            r#","SecurityOpt":["seccomp=unconfined"]"#,
+            "profiles.p.containers.security_opt_unconfined",
+            "container.HostConfig.SecurityOpt",
+        ),
+        (
+            r#","Mounts":[{"Type":"bind","Source":"/etc","Target":"/e"}]"#,
+            "profiles.p.containers.bind_mounts",
+            "container.HostConfig.Mounts[0]",
+        ),
+    ];
+    for (host, rule, field) in cases {
+        let s = ok(host);
+        assert!(matches!(s, TargetStep::Deny(_)), "{host}: {s:?}");
+        assert_eq!(
+            refused(&s),
+            Some((rule.to_string(), field.to_string())),
+            "{host}"
+        );
+        if let TargetStep::Deny(d) = s {
+            assert!(
+                d.message
+                    .starts_with("the container \"web\" was created with settings"),
+                "{}",
+                d.message
+            );
+        }
+    }
+    // The engine does not know it: the request goes on and the engine answers 404.
+    assert_eq!(step(&policy, &web, 404, b""), TargetStep::Pass);
+    // Any other answer cannot be checked: refused.
+    assert!(matches!(
+        step(&policy, &web, 500, b"{}"),
+        TargetStep::Deny(_)
+    ));
+    assert!(matches!(
+        step(&policy, &web, 200, b"not json"),
+        TargetStep::Deny(_)
+    ));
+}
+
+#[test]
+fn images_hold_for_the_containers_acted_on() {
+    let policy = policy(r#"images = ["busybox"]"#);
+    let web = Target::Container("web".into());
+    assert_eq!(
+        step(&policy, &web, 200, &inspect("busybox:latest", "")),
+        TargetStep::Pass
+    );
+    let s = step(&policy, &web, 200, &inspect("alpine", ""));
+    assert_eq!(
+        refused(&s),
+        Some(("profiles.p.images".into(), "container.Image".into()))
+    );
+}
+
+#[test]
+fn an_exec_is_held_to_its_own_privilege_then_its_container() {
+    let policy = policy("");
+    let e = Target::Exec("e1".into());
+    assert_eq!(
+        step(&policy, &e, 200, &exec(false, "378d9e00f179")),
+        TargetStep::Next(Target::Container("378d9e00f179".into()))
+    );
+    let s = step(&policy, &e, 200, &exec(true, "378d9e00f179"));
+    assert_eq!(
+        refused(&s),
+        Some((
+            "profiles.p.containers.privileged".into(),
+            "exec.ProcessConfig.privileged".into()
+        ))
+    );
+    assert!(matches!(
+        step(&policy, &e, 200, &exec(false, "")),
+        TargetStep::Deny(_)
+    ));
+    assert_eq!(step(&policy, &e, 404, b""), TargetStep::Pass);
+}
+
+#[test]
+fn report_mode_forwards_and_says_what_it_would_refuse() {
+    let policy = policy(r#"mode = "report""#);
+    let web = Target::Container("web".into());
+    let s = step(
+        &policy,
+        &web,
+        200,
+        &inspect("busybox", r#","Privileged":true"#),
+    );
+    assert!(matches!(s, TargetStep::WouldDeny(_)), "{s:?}");
+    // Full and read-only clients are not asked about.
+    assert_eq!(
+        policy.target_step(
+            &Access::Full,
+            &web,
+            200,
+            &inspect("b", r#","Privileged":true"#)
+        ),
+        TargetStep::Pass
+    );
+}
+
+#[test]
+fn named_volumes_keep_the_options_they_were_created_with() {
+    let policy = policy("");
+    let v = |name: &str| Target::Volume(name.into());
+    let vol = |driver: &str, options: &str| {
+        format!(
+            r#"{{"CreatedAt":"2026-12-07T00:15:41Z","Driver":"{driver}","Labels":null,"Mountpoint":"/var/lib/docker/volumes/x/_data","Name":"x","Options":{options},"Scope":"local"}}"#
+        )
+        .into_bytes()
+    };
+    assert_eq!(
+        step(&policy, &v("cache"), 200, &vol("local", "null")),
+        TargetStep::Pass
+    );
+    assert_eq!(
+        step(&policy, &v("cache"), 200, &vol("local", "{}")),
+        TargetStep::Pass
+    );
+    assert_eq!(
+        step(
+            &policy,
+            &v("ws"),
+            200,
+            &vol(
+                "local",
+                r#"{"device":"/srv/ci/ws","o":"bind","type":"none"}"#
+            )
+        ),
+        TargetStep::Pass
+    );
+    assert_eq!(step(&policy, &v("new"), 404, b""), TargetStep::Pass);
+    for (driver, options, rule) in [
+        (
+            "local",
+            r#"{"device":"/etc","o":"bind","type":"none"}"#,
+            "bind_mounts",
+        ),
+        (
+            "local",
+            r#"{"device":"/srv/ci","type":"proc"}"#,
+            "bind_mounts",
+        ),
+        ("local-persist", r#"{"mountpoint":"/"}"#, "bind_mounts"),
+    ] {
+        let s = step(&policy, &v("hostetc"), 200, &vol(driver, options));
+        assert_eq!(
+            refused(&s),
+            Some((
+                format!("profiles.p.containers.{rule}"),
+                "volume.Options".into()
+            )),
+            "{options}"
+        );
+    }
+    let ro = policy_with("", "read_only_binds = true");
+    let ws = |o: &str| {
+        vol(
+            "local",
+            &format!(r#"{{"device":"/srv/ci/ws","o":"{o}","type":"none"}}"#),
+        )
+    };
+    assert_eq!(step(&ro, &v("ws"), 200, &ws("bind,ro")), TargetStep::Pass);
+    assert_eq!(
+        refused(&step(&ro, &v("ws"), 200, &ws("bind"))),
+        Some((
+            "profiles.p.containers.read_only_binds".into(),
+            "volume.Options".into()
+        ))
+    );
+}
