@@ -178,16 +178,44 @@ pub async fn read_to_close(
     }
 }
 
-/// Sends `GET /_ping` on a kept-alive connection and reads one chunk of the reply (enough for
-/// its status line); `None` when the connection failed or closed.
+/// Sends `GET /_ping` on a kept-alive connection and reads the whole reply, head and body (by
+/// its `Content-Length`, or to the last chunk), so that the next request's reply starts clean;
+/// `None` when the connection failed or closed before a reply.
 pub async fn ping_kept(tls: &mut Tls) -> Option<String> {
     use tokio::io::{AsyncReadExt, AsyncWriteExt};
     tls.write_all(b"GET /_ping HTTP/1.1\r\nHost: localhost\r\n\r\n")
         .await
         .ok()?;
-    let mut buf = [0u8; 512];
-    let n = tls.read(&mut buf).await.ok()?;
-    (n > 0).then(|| String::from_utf8_lossy(&buf[..n]).into_owned())
+    let mut out = Vec::new();
+    let mut buf = [0u8; 4096];
+    loop {
+        let n = tls.read(&mut buf).await.ok()?;
+        if n == 0 {
+            return (!out.is_empty()).then(|| String::from_utf8_lossy(&out).into_owned());
+        }
+        out.extend_from_slice(&buf[..n]);
+        if reply_complete(&out) || out.len() > 1 << 16 {
+            return Some(String::from_utf8_lossy(&out).into_owned());
+        }
+    }
+}
+
+/// Whether `bytes` hold a whole HTTP/1.1 reply.
+fn reply_complete(bytes: &[u8]) -> bool {
+    let Some(end) = bytes.windows(4).position(|w| w == b"\r\n\r\n") else {
+        return false;
+    };
+    let head = String::from_utf8_lossy(&bytes[..end]).to_ascii_lowercase();
+    let body = &bytes[end + 4..];
+    let length = head
+        .lines()
+        .find_map(|l| l.strip_prefix("content-length:"))
+        .and_then(|v| v.trim().parse::<usize>().ok());
+    match length {
+        Some(n) => body.len() >= n,
+        None if head.contains("transfer-encoding: chunked") => body.ends_with(b"0\r\n\r\n"),
+        None => true,
+    }
 }
 
 /// [`ping_kept`] answered 200.
