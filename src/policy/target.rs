@@ -10,9 +10,11 @@
 //! are resolved again then, so a link planted below an allowed prefix after the create is seen
 //! at the start (the engine resolves it once more when it mounts; see `body::mounts`).
 //!
-//! Two settings the engine fills in itself are not held against a container here:
+//! One setting the engine fills in itself is not held against a container here:
 //! `CgroupnsMode: "host"` (the engine's default on cgroup v1 hosts, and what it sets for API
-//! versions below 1.41) and the `MaskedPaths`/`ReadonlyPaths` lists it writes.
+//! versions below 1.41). The `MaskedPaths`/`ReadonlyPaths` lists it writes hold every path the
+//! rule requires; a container started with `systempaths=unconfined` has empty ones, and is
+//! refused like its create body would have been (a writable `/proc/sys` reaches the host).
 
 use super::body::container::{check_create, CreateView};
 use super::body::mounts;
@@ -91,11 +93,6 @@ pub fn judge_container(p: &Profile, name: &str, inspect: &[u8]) -> Judged {
     let rules = ContainerRules {
         host_cgroupns: true,
         ..p.containers.clone()
-    };
-    let view = CreateView {
-        masked_paths: None,
-        readonly_paths: None,
-        ..view
     };
     match check_create(&view, &rules, p.images.as_deref()) {
         Ok(()) => Judged::Pass,

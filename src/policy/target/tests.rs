@@ -47,13 +47,21 @@ fn p() -> Access {
 /// A container as the engine (20.10, cgroup v1) describes it, with `host` spliced into its
 /// `HostConfig`.
 fn inspect(image: &str, host: &str) -> Vec<u8> {
+    inspect_paths(image, MASKED, READONLY, host)
+}
+
+fn inspect_paths(image: &str, masked: &str, readonly: &str, host: &str) -> Vec<u8> {
     format!(
         r#"{{"Id":"378d9e00f179","Image":"sha256:315ca70aabda","Config":{{"Image":"{image}","Labels":{{}}}},
 "HostConfig":{{"NetworkMode":"default","CgroupnsMode":"host","IpcMode":"private","Runtime":"runc",
-"DeviceCgroupRules":null,"MaskedPaths":["/proc/asound","/proc/acpi"],"ReadonlyPaths":["/proc/bus"]{host}}}}}"#
+"DeviceCgroupRules":null,"MaskedPaths":{masked},"ReadonlyPaths":{readonly}{host}}}}}"#
     )
     .into_bytes()
 }
+
+/// The lists moby 20.10 writes for an ordinary container.
+const MASKED: &str = r#"["/proc/asound","/proc/acpi","/proc/kcore","/proc/keys","/proc/latency_stats","/proc/timer_list","/proc/timer_stats","/proc/sched_debug","/proc/scsi","/sys/firmware"]"#;
+const READONLY: &str = r#"["/proc/bus","/proc/fs","/proc/irq","/proc/sys","/proc/sysrq-trigger"]"#;
 
 fn exec(privileged: bool, container: &str) -> Vec<u8> {
     format!(
@@ -173,6 +181,30 @@ fn a_container_is_held_to_the_rules_its_create_body_would_have_been() {
             );
         }
     }
+    // Started with `systempaths=unconfined`: /proc/sys writable, refused like its body.
+    let s = step(
+        &policy,
+        &web,
+        200,
+        &inspect_paths("busybox", "[]", "[]", ""),
+    );
+    assert_eq!(
+        refused(&s),
+        Some((
+            "profiles.p.containers.security_opt_unconfined".into(),
+            "container.HostConfig.MaskedPaths".into()
+        ))
+    );
+    // Engines that write no lists (null) leave their defaults.
+    assert_eq!(
+        step(
+            &policy,
+            &web,
+            200,
+            &inspect_paths("busybox", "null", "null", "")
+        ),
+        TargetStep::Pass
+    );
     // The engine does not know it: the request goes on and the engine answers 404.
     assert_eq!(step(&policy, &web, 404, b""), TargetStep::Pass);
     // Any other answer cannot be checked: refused.
