@@ -24,7 +24,7 @@ fn config() -> String {
         r#"[limits]
 max_inspected_body = {BODY}
 max_inspected_total = {}
-body_timeout = "3s"
+body_timeout = "10s"
 
 [[allow]]
 cn = "ci"
@@ -74,12 +74,14 @@ fn held_bodies_fill_the_budget_and_give_it_back() {
     let body = create_body(&test_image(), &label);
     let rt = tokio::runtime::Runtime::new().expect("runtime");
     rt.block_on(async {
-        // Two bodies of BODY bytes, one byte short each: the whole budget is held.
+        // Two bodies of BODY bytes, one byte short each: the whole budget is held (for
+        // limits.body_timeout, long enough for a slow machine to get through what follows).
+        let began = std::time::Instant::now();
         let mut a = begin(gw.addr, &pki, &ci, &body, 1).await;
         let mut b = begin(gw.addr, &pki, &ci, &body, 1).await;
         // The next create finds no room, however small its body, until one of them is done.
         let mut refused = None;
-        for _ in 0..50 {
+        for _ in 0..20 {
             let mut c = begin(gw.addr, &pki, &ci, &body, 0).await;
             let (status, text) = answer(&mut c).await;
             if status == 503 {
@@ -90,7 +92,12 @@ fn held_bodies_fill_the_budget_and_give_it_back() {
             assert_eq!(status, 201, "{text}");
             tokio::time::sleep(Duration::from_millis(100)).await;
         }
-        let text = refused.expect("a third body while two fill the budget gets a 503");
+        let text = refused.unwrap_or_else(|| {
+            panic!(
+                "a third body while two fill the budget gets a 503 (none in {:?})",
+                began.elapsed()
+            )
+        });
         assert!(
             text.contains("limits.max_inspected_total"),
             "the refusal names the limit: {text}"
