@@ -214,17 +214,17 @@ pub fn explain(
         return x;
     };
     if let Some(kind) = verdict.inspect {
-        if !inspect_body(&mut x, config, policy, &access, kind, q) {
-            return x;
+        match inspect_body(&mut x, config, policy, &access, kind, q) {
+            Some(volumes) => targets.extend(volumes),
+            None => return x,
         }
-        let body = q.body.as_deref().unwrap_or_default();
-        targets.extend(policy.volume_targets(&access, kind, body));
     }
     check_targets(&mut x, policy, &access, targets, ask);
     x
 }
 
-/// The body stage of [`explain`]: `false` when it ends the request.
+/// The body stage of [`explain`]: `None` when it ends the request, else the named volumes a
+/// passing body mounts.
 fn inspect_body(
     x: &mut Explanation,
     config: &Config,
@@ -232,7 +232,7 @@ fn inspect_body(
     access: &Access,
     kind: BodyKind,
     q: &Question,
-) -> bool {
+) -> Option<Vec<Target>> {
     let body = q.body.as_deref().unwrap_or_default();
     let limit = config.limits.max_inspected_body;
     if body.len() > limit {
@@ -241,21 +241,21 @@ fn inspect_body(
         x.message = Some(format!(
             "the body is larger than limits.max_inspected_body ({limit} bytes)"
         ));
-        return false;
+        return None;
     }
     x.inspected = Some(body.len());
     match policy.body_outcome(access, kind, body) {
-        BodyOutcome::Pass => true,
+        BodyOutcome::Pass(volumes) => Some(volumes),
         BodyOutcome::WouldDeny(d) => {
             x.outcome = Outcome::WouldDeny;
             note(x, &d);
-            true
+            Some(Vec::new())
         }
         BodyOutcome::Deny(d) => {
             x.outcome = Outcome::Deny;
             x.status = Some(if d.unreadable { 400 } else { 403 });
             note(x, &d);
-            false
+            None
         }
     }
 }

@@ -132,7 +132,8 @@ impl Verdict {
 /// The result of [`Policy::body_outcome`].
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum BodyOutcome {
-    Pass,
+    /// It passes; the named volumes it mounts are judged next (their own options).
+    Pass(Vec<target::Target>),
     /// A report-mode profile would refuse it: forwarded, audited as `would_deny`.
     WouldDeny(Denial),
     Deny(Denial),
@@ -252,28 +253,35 @@ impl Policy {
     }
 
     /// Judges a fully received body for a request whose verdict asked for inspection. `None`:
-    /// it passes (or the access level inspects nothing).
-    pub fn judge_body(&self, access: &Access, kind: BodyKind, body: &[u8]) -> Option<Denial> {
+    /// it passes (or the access level inspects nothing), with the named volumes a create body
+    /// mounts, to be judged as [`target::Target::Volume`]s.
+    pub fn judge_body(
+        &self,
+        access: &Access,
+        kind: BodyKind,
+        body: &[u8],
+    ) -> Result<Vec<target::Target>, Denial> {
         let Access::Profile(name) = access else {
-            return None;
+            return Ok(Vec::new());
         };
         let Some(p) = self.profile(name) else {
-            return Some(Denial::rule(
+            return Err(Denial::rule(
                 "allow".into(),
                 "this client's profile is not configured".into(),
             ));
         };
-        profile::judge_body(p, kind, body)
+        let volumes = profile::judge_body(p, kind, body)?;
+        Ok(volumes.into_iter().map(target::Target::Volume).collect())
     }
 
     /// What becomes of a request whose fully received body was inspected: the proxy and
     /// `dockgate explain` both decide with this.
     pub fn body_outcome(&self, access: &Access, kind: BodyKind, body: &[u8]) -> BodyOutcome {
         match self.judge_body(access, kind, body) {
-            None => BodyOutcome::Pass,
+            Ok(volumes) => BodyOutcome::Pass(volumes),
             // An unreadable body is refused even in report mode: nobody can say what it asks.
-            Some(d) if d.unreadable || !self.reports(access) => BodyOutcome::Deny(d),
-            Some(d) => BodyOutcome::WouldDeny(d),
+            Err(d) if d.unreadable || !self.reports(access) => BodyOutcome::Deny(d),
+            Err(d) => BodyOutcome::WouldDeny(d),
         }
     }
 
@@ -314,27 +322,6 @@ impl Policy {
             target::Judged::Container(id) => TargetStep::Next(target::Target::Container(id)),
             target::Judged::Refused(d) if p.mode == Mode::Report => TargetStep::WouldDeny(d),
             target::Judged::Refused(d) => TargetStep::Deny(d),
-        }
-    }
-
-    /// The named volumes an inspected create body mounts, for [`Policy::target_step`] (a
-    /// profile's clients only; other bodies mount none).
-    pub fn volume_targets(
-        &self,
-        access: &Access,
-        kind: BodyKind,
-        body: &[u8],
-    ) -> Vec<target::Target> {
-        if !matches!(access, Access::Profile(_)) || kind != BodyKind::ContainerCreate {
-            return Vec::new();
-        }
-        match body::container::CreateView::decode(body) {
-            Ok(view) => view
-                .named_volumes()
-                .into_iter()
-                .map(target::Target::Volume)
-                .collect(),
-            Err(_) => Vec::new(),
         }
     }
 

@@ -112,18 +112,18 @@ fn pull(req: &RequestView<'_>, patterns: &[crate::config::ImagePattern]) -> Resu
     image::check_pull(from, q.get("tag").unwrap_or(""), patterns)
 }
 
-/// Judges an inspected body.
-pub fn judge_body(p: &Profile, kind: BodyKind, bytes: &[u8]) -> Option<Denial> {
+/// Judges an inspected body; one that passes gives the named volumes it mounts.
+pub fn judge_body(p: &Profile, kind: BodyKind, bytes: &[u8]) -> Result<Vec<String>, Denial> {
     let images = p.images.as_deref();
     match body::inspect(kind, &p.containers, images, bytes) {
-        Ok(()) => None,
-        Err(Refusal::Unreadable(e)) => Some(Denial {
+        Ok(volumes) => Ok(volumes),
+        Err(Refusal::Unreadable(e)) => Err(Denial {
             rule: format!("profiles.{}.containers", p.name),
             field: None,
             message: format!("the request body cannot be inspected: {e}"),
             unreadable: true,
         }),
-        Err(Refusal::Violation(v)) => Some(Denial {
+        Err(Refusal::Violation(v)) => Err(Denial {
             rule: if v.rule == "images" {
                 format!("profiles.{}.images", p.name)
             } else {

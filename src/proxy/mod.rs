@@ -223,7 +223,7 @@ impl Proxy {
                 Err(err) => return Ok(err.into_response(noted(AuditDecision::Deny, None))),
             };
             match self.policy.body_outcome(access, kind, &bytes) {
-                BodyOutcome::Pass => {}
+                BodyOutcome::Pass(volumes) => targets.extend(volumes),
                 BodyOutcome::WouldDeny(d) => {
                     audit_decision = AuditDecision::WouldDeny;
                     denial = Some(d);
@@ -238,7 +238,6 @@ impl Proxy {
                     return Ok(err.into_response(r));
                 }
             }
-            targets.extend(self.policy.volume_targets(access, kind, &bytes));
             inspected = Some((bytes, held));
         }
         // What the request acts on, as the engine describes it (`policy::target`).

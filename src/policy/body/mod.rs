@@ -107,23 +107,25 @@ impl From<Violation> for Refusal {
     }
 }
 
-/// Checks `body` for `kind` against a profile's rules.
+/// Checks `body` for `kind` against a profile's rules. A create body that passes returns the
+/// named volumes it mounts, whose own options only the engine can tell (`policy::target`).
 pub fn inspect(
     kind: BodyKind,
     rules: &ContainerRules,
     images: Option<&[ImagePattern]>,
     body: &[u8],
-) -> Result<(), Refusal> {
+) -> Result<Vec<String>, Refusal> {
     match kind {
         BodyKind::ContainerCreate => {
             let view = container::CreateView::decode(body)?;
             container::check_create(&view, rules, images)?;
+            return Ok(view.named_volumes());
         }
         BodyKind::ContainerUpdate => container::check_update(body, rules)?,
         BodyKind::ExecCreate => exec::check(body, rules)?,
         BodyKind::VolumeCreate => volume::check(body, rules)?,
     }
-    Ok(())
+    Ok(Vec::new())
 }
 
 /// The body parsed as one JSON object.

@@ -666,12 +666,12 @@ bind_mounts = ["/srv/ci"]"#,
     let profile = p.profile("p").expect("profile p");
     for (kind, body, want) in &cases {
         assert_eq!(
-            judge_body(profile, *kind, body.as_bytes()),
+            judge_body(profile, *kind, body.as_bytes()).err(),
             *want,
             "{kind:?} {body}"
         );
         assert_eq!(
-            p.judge_body(&profile_p(), *kind, body.as_bytes()),
+            p.judge_body(&profile_p(), *kind, body.as_bytes()).err(),
             *want,
             "{kind:?} {body}"
         );
@@ -680,7 +680,7 @@ bind_mounts = ["/srv/ci"]"#,
     for access in [Access::Full, Access::ReadOnly] {
         assert_eq!(
             p.judge_body(&access, BodyKind::ContainerCreate, privileged),
-            None
+            Ok(Vec::new())
         );
     }
     assert_eq!(
@@ -689,8 +689,8 @@ bind_mounts = ["/srv/ci"]"#,
             BodyKind::ContainerCreate,
             b"{}"
         )
-        .map(|d| d.rule),
-        Some("allow".to_string())
+        .map_err(|d| d.rule),
+        Err("allow".to_string())
     );
 }
 
@@ -727,7 +727,19 @@ mode = "report""#,
     assert_eq!(d.rule, "profiles.p.containers.privileged");
     assert_eq!(
         p.body_outcome(&profile_p(), BodyKind::ContainerCreate, b"{}"),
-        BodyOutcome::Pass
+        BodyOutcome::Pass(Vec::new())
+    );
+    // The named volumes a passing create mounts come with it, once each.
+    assert_eq!(
+        p.body_outcome(
+            &profile_p(),
+            BodyKind::ContainerCreate,
+            br#"{"HostConfig":{"Binds":["cache:/c","/data","cache:/d:ro"],"Mounts":[{"Type":"volume","Source":"logs","Target":"/l"}]}}"#
+        ),
+        BodyOutcome::Pass(vec![
+            crate::policy::target::Target::Volume("cache".into()),
+            crate::policy::target::Target::Volume("logs".into()),
+        ])
     );
     // Nobody can say what an unreadable body asks for: refused even in report mode.
     let outcome = p.body_outcome(&profile_p(), BodyKind::ContainerCreate, b"{} {}");
