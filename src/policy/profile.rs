@@ -262,4 +262,4 @@ pub fn warnings(p: &Profile) -> Vec<String> {
 }
 
 #[cfg(test)]
-mod tests;
+pub(crate) mod tests;

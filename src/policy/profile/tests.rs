@@ -15,8 +15,8 @@ use crate::policy::{BodyKind, BodyOutcome, Decision, Denial, Policy, RequestView
 use crate::tls::ClientIdentity;
 
 /// A configuration whose client `c` uses profile `p`, given as the lines of `[profiles.p]`
-/// (sub-tables included).
-fn policy(profile: &str) -> Policy {
+/// (sub-tables included). Also for the target tests.
+pub(crate) fn policy(profile: &str) -> Policy {
     let text = format!(
         r#"
 [tls]
@@ -50,7 +50,7 @@ fn who(cn: &str) -> ClientIdentity {
     }
 }
 
-fn profile_p() -> Access {
+pub(crate) fn profile_p() -> Access {
     Access::Profile(Arc::from("p"))
 }
 

@@ -2,46 +2,26 @@
 //! and how the engine's description of a container (its `HostConfig` and `Config.Image`) and of
 //! an exec (`ProcessConfig.privileged`) is held to a profile's rules, in enforce and report mode.
 
-use std::path::Path;
-use std::sync::Arc;
-
 use http::Method;
 
 use super::{target_of, Target};
-use crate::config::{Access, Config};
-use crate::policy::{routes, Policy, TargetStep};
+use crate::config::Access;
+use crate::policy::{profile, routes, Policy, TargetStep};
 
 fn policy(extra: &str) -> Policy {
     policy_with(extra, "")
 }
 
+/// Profile `p`: everything allowed by route, binds under `/srv/ci`, plus `extra` lines of
+/// `[profiles.p]` and `containers` lines of its `containers` table.
 fn policy_with(extra: &str, containers: &str) -> Policy {
-    let text = format!(
-        r#"
-[tls]
-ca = "ca.pem"
-cert = "cert.pem"
-key = "key.pem"
-
-[[allow]]
-cn = "c"
-access = "p"
-
-[profiles.p]
-allow = ["* /**"]
-{extra}
-[profiles.p.containers]
-bind_mounts = ["/srv/ci"]
-{containers}
-"#
-    );
-    let config = Config::from_toml(&text, Path::new("/etc/dockgate/dockgate.toml"))
-        .unwrap_or_else(|e| panic!("{e:?}\n{text}"));
-    Policy::new(&config.allow, &config.profiles)
+    profile::tests::policy(&format!(
+        "allow = [\"* /**\"]\n{extra}\n[profiles.p.containers]\nbind_mounts = [\"/srv/ci\"]\n{containers}"
+    ))
 }
 
 fn p() -> Access {
-    Access::Profile(Arc::from("p"))
+    profile::tests::profile_p()
 }
 
 /// A container as the engine (20.10, cgroup v1) describes it, with `host` spliced into its
