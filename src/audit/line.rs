@@ -187,8 +187,8 @@ mod tests {
         assert_eq!(v["message"], "request");
     }
 
-    #[test]
-    fn text_lines_quote_like_tracing() {
+    /// An audit `request` event with `fields`, in the text format.
+    fn text_line(fields: &[(&str, Value<'_>)]) -> String {
         let mut out = String::new();
         write(
             &mut out,
@@ -196,13 +196,19 @@ mod tests {
             "INFO",
             "dockgate::audit",
             "request",
-            &[
-                ("event", Value::Str("end")),
-                ("client_cn", Value::Shown("alice")),
-                ("route", Value::Shown("GET /_ping")),
-                ("status", Value::U64(200)),
-            ],
+            fields,
         );
+        out
+    }
+
+    #[test]
+    fn text_lines_quote_like_tracing() {
+        let out = text_line(&[
+            ("event", Value::Str("end")),
+            ("client_cn", Value::Shown("alice")),
+            ("route", Value::Shown("GET /_ping")),
+            ("status", Value::U64(200)),
+        ]);
         assert!(out.ends_with(
             "  INFO dockgate::audit: request event=\"end\" client_cn=alice route=\"GET /_ping\" status=200\n"
         ));
@@ -210,21 +216,13 @@ mod tests {
 
     #[test]
     fn text_values_that_could_pose_as_fields_are_quoted() {
-        let mut out = String::new();
-        write(
-            &mut out,
-            LogFormat::Text,
-            "INFO",
-            "dockgate::audit",
-            "request",
-            &[
-                ("path", Value::Shown("/x decision=allow route=GET /_ping")),
-                ("client_cn", Value::Shown("a\nb")),
-                ("query", Value::Shown("a=\"b\\")),
-                ("rule", Value::Shown("")),
-                ("field", Value::Shown("HostConfig.Binds")),
-            ],
-        );
+        let out = text_line(&[
+            ("path", Value::Shown("/x decision=allow route=GET /_ping")),
+            ("client_cn", Value::Shown("a\nb")),
+            ("query", Value::Shown("a=\"b\\")),
+            ("rule", Value::Shown("")),
+            ("field", Value::Shown("HostConfig.Binds")),
+        ]);
         assert!(
             out.ends_with(
                 r#"request path="/x decision=allow route=GET /_ping" client_cn="a\nb" query="a=\"b\\" rule= field=HostConfig.Binds
