@@ -12,7 +12,7 @@ use std::net::TcpStream;
 use std::process::Command;
 use std::time::Duration;
 
-use common::cli::{curl, status_of, Docker};
+use common::cli::{curl, post_json, status_of, Docker};
 use common::gateway::{free_addr, write_config, Process};
 use common::metrics::{scrape, Scrape};
 use common::pki::{serial_of, Authority, ClientCert, ClientSpec, Pki};
@@ -181,18 +181,7 @@ fn counters_move_by_exactly_what_was_done() {
         assert_eq!(String::from_utf8_lossy(&out.stdout), "OK");
     }
     for _ in 0..2 {
-        let out = curl(&reader)
-            .args([
-                "-X",
-                "POST",
-                "-H",
-                "Content-Type: application/json",
-                "-d",
-                "{}",
-            ])
-            .arg(gw.url("/v1.41/containers/create"))
-            .output()
-            .expect("curl");
+        let out = post_json(curl(&reader), gw.url("/v1.41/containers/create"), "{}");
         assert!(String::from_utf8_lossy(&out.stdout).contains("not allowed"));
     }
     assert_eq!(

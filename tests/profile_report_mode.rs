@@ -76,27 +76,16 @@ fn report_mode_forwards_and_logs_would_deny_and_suggest_builds_a_profile() {
     assert_eq!(decision, "would_deny", "{text}");
 
     // A body nobody can read is refused even in report mode.
-    let out = common::cli::curl(&pki.client("rollout"))
-        .args([
-            "-o",
-            "/dev/null",
-            "-w",
-            "%{http_code}",
-            "-X",
-            "POST",
-            "-H",
-            "Content-Type: application/json",
-        ])
-        .args([
-            "--data",
-            r#"{"Image":"x","HostConfig":{"Privileged":false,"privileged":true}}"#,
-        ])
-        .arg(format!(
+    let mut c = common::cli::curl(&pki.client("rollout"));
+    c.args(["-o", "/dev/null", "-w", "%{http_code}"]);
+    let out = common::cli::post_json(
+        c,
+        format!(
             "https://localhost:{}/v1.41/containers/create",
             gw.addr.port()
-        ))
-        .output()
-        .expect("curl");
+        ),
+        r#"{"Image":"x","HostConfig":{"Privileged":false,"privileged":true}}"#,
+    );
     assert_eq!(String::from_utf8_lossy(&out.stdout), "400");
     assert_eq!(
         audit_line(&gw, "rollout", "POST", "/containers/create")["decision"],

@@ -12,7 +12,7 @@
 
 mod common;
 
-use common::cli::{docker_direct, Docker};
+use common::cli::{docker_direct, post_json, Docker};
 use common::gateway::Process;
 use common::pki::Pki;
 use common::policy::{audit_line, explain, explained};
@@ -173,34 +173,20 @@ fn a_profile_acts_only_on_containers_it_could_have_created() {
     let own_id = String::from_utf8_lossy(&out.stdout).trim().to_string();
     // Created over the engine's socket and never started; the client starts it through the
     // gateway.
-    let out = std::process::Command::new("curl")
-        .args(["-sS", "--unix-socket"])
-        .arg(engine_socket())
-        .args([
-            "-X",
-            "POST",
-            "-H",
-            "Content-Type: application/json",
-            "-d",
-            r#"{"Cmd":["touch","/tmp/escaped"],"Privileged":true}"#,
-        ])
-        .arg(format!("http://docker/containers/{own_id}/exec"))
-        .output()
-        .expect("curl");
+    let mut direct = std::process::Command::new("curl");
+    direct.args(["-sS", "--unix-socket"]).arg(engine_socket());
+    let out = post_json(
+        direct,
+        format!("http://docker/containers/{own_id}/exec"),
+        r#"{"Cmd":["touch","/tmp/escaped"],"Privileged":true}"#,
+    );
     let exec: serde_json::Value = serde_json::from_slice(&out.stdout).expect("exec create");
     let exec_id = exec["Id"].as_str().expect("Id").to_string();
-    let out = common::cli::curl(&pki.client("ops"))
-        .args([
-            "-X",
-            "POST",
-            "-H",
-            "Content-Type: application/json",
-            "-d",
-            r#"{"Detach":true}"#,
-        ])
-        .arg(gw.url(&format!("/v1.41/exec/{exec_id}/start")))
-        .output()
-        .expect("curl");
+    let out = post_json(
+        common::cli::curl(&pki.client("ops")),
+        gw.url(&format!("/v1.41/exec/{exec_id}/start")),
+        r#"{"Detach":true}"#,
+    );
     let text = String::from_utf8_lossy(&out.stdout);
     assert!(
         text.contains("was created privileged"),

@@ -146,6 +146,21 @@ pub fn curl(client: &ClientCert) -> Command {
     c
 }
 
+/// Runs curl command `c` as a `POST` of `json` to `url` (JSON content type); its output.
+pub fn post_json(mut c: Command, url: impl AsRef<std::ffi::OsStr>, json: &str) -> Output {
+    c.args([
+        "-X",
+        "POST",
+        "-H",
+        "Content-Type: application/json",
+        "--data-binary",
+        json,
+    ])
+    .arg(url)
+    .output()
+    .expect("curl")
+}
+
 /// The status code curl with `client`'s bundle gets for `GET url`.
 pub fn status_of(client: &ClientCert, url: &str) -> String {
     let out = curl(client)
