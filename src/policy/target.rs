@@ -153,37 +153,26 @@ pub fn judge_volume(p: &Profile, name: &str, inspect: &[u8]) -> Judged {
         Ok(v) => v,
         Err(e) => return unreadable(p, name, &e.to_string()),
     };
-    let refused = |rule: &str, message: String| {
-        Judged::Refused(Denial {
-            rule: format!("profiles.{}.containers.{rule}", p.name),
-            field: Some("volume.Options".into()),
-            message: format!("the volume \"{name}\" {message}"),
-            unreadable: false,
-        })
+    let Err(problem) = mounts::judge_volume(&driver, options.as_ref(), false, &p.containers) else {
+        return Judged::Pass;
     };
-    match mounts::volume_mount(&driver, options.as_ref()) {
-        mounts::VolumeMount::Contained => Judged::Pass,
-        mounts::VolumeMount::HostPath(dev) if !mounts::allowed(dev, &p.containers.bind_mounts) => {
-            refused(
-                "bind_mounts",
-                format!("mounts the host path \"{dev}\", which this client may not mount"),
-            )
+    let what = match &problem {
+        mounts::VolumeProblem::Outside(dev) => {
+            format!("mounts the host path \"{dev}\", which this client may not mount")
         }
-        mounts::VolumeMount::HostPath(dev)
-            if p.containers.read_only_binds
-                && !options.as_ref().is_some_and(mounts::options_read_only) =>
-        {
-            refused(
-                "read_only_binds",
-                format!("mounts the host path \"{dev}\" writable, which this client may not use"),
-            )
+        mounts::VolumeProblem::Writable(dev) => {
+            format!("mounts the host path \"{dev}\" writable, which this client may not use")
         }
-        mounts::VolumeMount::HostPath(_) => Judged::Pass,
-        mounts::VolumeMount::Refused(what) => refused(
-            "bind_mounts",
-            format!("was created with {what}, which this client may not use"),
-        ),
-    }
+        mounts::VolumeProblem::Refused(what) => {
+            format!("was created with {what}, which this client may not use")
+        }
+    };
+    Judged::Refused(Denial {
+        rule: format!("profiles.{}.containers.{}", p.name, problem.rule()),
+        field: Some("volume.Options".into()),
+        message: format!("the volume \"{name}\" {what}"),
+        unreadable: false,
+    })
 }
 
 /// The create view of an inspected container: `Config.Image` and `HostConfig`.

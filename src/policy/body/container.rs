@@ -428,23 +428,18 @@ pub fn check_create(
                 }
             }
             "volume" => {
-                let field = format!("{at}.VolumeOptions.DriverConfig");
-                match mounts::volume_mount(&m.driver, m.options.as_ref()) {
-                    mounts::VolumeMount::Contained => {}
-                    mounts::VolumeMount::HostPath(dev) => {
-                        check_host_path(dev, &field, rules)?;
-                        let ro = m.options.as_ref().is_some_and(mounts::options_read_only);
-                        if !(m.read_only || ro) {
-                            check_writable(dev, &field, rules)?;
+                let judged =
+                    mounts::judge_volume(&m.driver, m.options.as_ref(), m.read_only, rules);
+                if let Err(problem) = judged {
+                    let message = match &problem {
+                        mounts::VolumeProblem::Outside(dev) => host_path_message(dev),
+                        mounts::VolumeProblem::Writable(dev) => writable_message(dev),
+                        mounts::VolumeProblem::Refused(what) => {
+                            format!("{what} is not allowed for this client")
                         }
-                    }
-                    mounts::VolumeMount::Refused(what) => {
-                        return Err(Violation::new(
-                            "bind_mounts",
-                            field,
-                            format!("{what} is not allowed for this client"),
-                        ))
-                    }
+                    };
+                    let field = format!("{at}.VolumeOptions.DriverConfig");
+                    return Err(Violation::new(problem.rule(), field, message));
                 }
             }
             "tmpfs" => {}
@@ -609,11 +604,7 @@ fn check_host_path(p: &str, field: &str, rules: &ContainerRules) -> Result<(), V
     if mounts::allowed(p, &rules.bind_mounts) {
         return Ok(());
     }
-    Err(Violation::new(
-        "bind_mounts",
-        field,
-        format!("mounting the host path \"{p}\" is not allowed for this client"),
-    ))
+    Err(Violation::new("bind_mounts", field, host_path_message(p)))
 }
 
 fn check_writable(p: &str, field: &str, rules: &ContainerRules) -> Result<(), Violation> {
@@ -623,8 +614,16 @@ fn check_writable(p: &str, field: &str, rules: &ContainerRules) -> Result<(), Vi
     Err(Violation::new(
         "read_only_binds",
         field,
-        format!("mounting the host path \"{p}\" writable is not allowed for this client (add :ro)"),
+        writable_message(p),
     ))
+}
+
+fn writable_message(p: &str) -> String {
+    format!("mounting the host path \"{p}\" writable is not allowed for this client (add :ro)")
+}
+
+fn host_path_message(p: &str) -> String {
+    format!("mounting the host path \"{p}\" is not allowed for this client")
 }
 
 /// `POST /containers/{id}/update`: `container.UpdateConfig` embeds `Resources`, whose device

@@ -55,6 +55,52 @@ pub fn options_read_only(opts: &std::collections::BTreeMap<String, String>) -> b
         .is_some_and(|o| o.split(',').any(|x| x.trim() == "ro"))
 }
 
+/// Why a volume may not be mounted under a profile's rules.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum VolumeProblem<'a> {
+    /// It binds a host path outside `bind_mounts`.
+    Outside(&'a str),
+    /// It binds an allowed host path writable, under `read_only_binds`.
+    Writable(&'a str),
+    /// It mounts something the rules cannot judge ([`VolumeMount::Refused`]).
+    Refused(String),
+}
+
+impl VolumeProblem<'_> {
+    /// The `containers` rule that refuses it.
+    pub fn rule(&self) -> &'static str {
+        match self {
+            VolumeProblem::Writable(_) => "read_only_binds",
+            VolumeProblem::Outside(_) | VolumeProblem::Refused(_) => "bind_mounts",
+        }
+    }
+}
+
+/// Judges volume `driver` (empty: local) with driver options `opts` under `rules`, for a
+/// volume create body, a `Mounts` entry of type `volume` (`read_only`: its `ReadOnly`), and a
+/// named volume as the engine describes it. One that binds is read-only when the mount is, or
+/// its options say `ro`.
+pub fn judge_volume<'a>(
+    driver: &str,
+    opts: Option<&'a std::collections::BTreeMap<String, String>>,
+    read_only: bool,
+    rules: &crate::config::ContainerRules,
+) -> Result<(), VolumeProblem<'a>> {
+    match volume_mount(driver, opts) {
+        VolumeMount::Contained => Ok(()),
+        VolumeMount::HostPath(dev) if !allowed(dev, &rules.bind_mounts) => {
+            Err(VolumeProblem::Outside(dev))
+        }
+        VolumeMount::HostPath(dev)
+            if rules.read_only_binds && !read_only && !opts.is_some_and(options_read_only) =>
+        {
+            Err(VolumeProblem::Writable(dev))
+        }
+        VolumeMount::HostPath(_) => Ok(()),
+        VolumeMount::Refused(what) => Err(VolumeProblem::Refused(what)),
+    }
+}
+
 /// What a volume's driver and options have the engine mount on the host.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum VolumeMount<'a> {

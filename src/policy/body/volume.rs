@@ -13,26 +13,21 @@ pub fn check(body: &[u8], rules: &ContainerRules) -> Result<(), Refusal> {
     let driver = f.string("Driver")?;
     f.string("Name")?;
     let opts = f.string_map("DriverOpts")?;
-    let refused = |field: &str, what: String| {
-        let message = format!("{what} is not allowed for this client");
-        Err(Violation::new("bind_mounts", field, message).into())
+    let Err(problem) = mounts::judge_volume(&driver, opts.as_ref(), false, rules) else {
+        return Ok(());
     };
-    match mounts::volume_mount(&driver, opts.as_ref()) {
-        mounts::VolumeMount::Contained => {}
-        mounts::VolumeMount::HostPath(dev) => {
-            if !mounts::allowed(dev, &rules.bind_mounts) {
-                let what = format!("a volume that mounts the host path \"{dev}\"");
-                return refused("DriverOpts.device", what);
-            }
-            let ro = opts.as_ref().is_some_and(mounts::options_read_only);
-            if rules.read_only_binds && !ro {
-                let message = format!(
-                    "a volume that mounts the host path \"{dev}\" writable is not allowed for this client (add o=ro)"
-                );
-                return Err(Violation::new("read_only_binds", "DriverOpts.o", message).into());
-            }
+    let (field, message) = match &problem {
+        mounts::VolumeProblem::Outside(dev) => (
+            "DriverOpts.device",
+            format!("a volume that mounts the host path \"{dev}\" is not allowed for this client"),
+        ),
+        mounts::VolumeProblem::Writable(dev) => (
+            "DriverOpts.o",
+            format!("a volume that mounts the host path \"{dev}\" writable is not allowed for this client (add o=ro)"),
+        ),
+        mounts::VolumeProblem::Refused(what) => {
+            ("DriverOpts", format!("{what} is not allowed for this client"))
         }
-        mounts::VolumeMount::Refused(what) => return refused("DriverOpts", what),
-    }
-    Ok(())
+    };
+    Err(Violation::new(problem.rule(), field, message).into())
 }
