@@ -187,6 +187,15 @@ impl Policy {
             .map(|p| p.as_ref())
     }
 
+    /// The profile `access` names: `None` for `full` and `read-only`, a denial when the
+    /// configuration has no such profile.
+    fn profile_for(&self, access: &Access) -> Option<Result<&Profile, Denial>> {
+        let Access::Profile(name) = access else {
+            return None;
+        };
+        Some(self.profile(name).ok_or_else(unconfigured))
+    }
+
     pub fn profiles(&self) -> impl Iterator<Item = &Profile> {
         self.profiles.iter().map(|p| p.as_ref())
     }
@@ -233,12 +242,7 @@ impl Policy {
                     v.report = denial.is_some() && p.mode == Mode::Report;
                     v.denial = denial;
                 }
-                None => {
-                    v.denial = Some(Denial::rule(
-                        "allow".into(),
-                        "this client's profile is not configured".into(),
-                    ))
-                }
+                None => v.denial = Some(unconfigured()),
             },
         }
         v.decision = match &v.denial {
@@ -261,16 +265,10 @@ impl Policy {
         kind: BodyKind,
         body: &[u8],
     ) -> Result<Vec<target::Target>, Denial> {
-        let Access::Profile(name) = access else {
+        let Some(p) = self.profile_for(access) else {
             return Ok(Vec::new());
         };
-        let Some(p) = self.profile(name) else {
-            return Err(Denial::rule(
-                "allow".into(),
-                "this client's profile is not configured".into(),
-            ));
-        };
-        let volumes = profile::judge_body(p, kind, body)?;
+        let volumes = profile::judge_body(p?, kind, body)?;
         Ok(volumes.into_iter().map(target::Target::Volume).collect())
     }
 
@@ -296,14 +294,10 @@ impl Policy {
         status: u16,
         body: &[u8],
     ) -> TargetStep {
-        let Access::Profile(name) = access else {
-            return TargetStep::Pass;
-        };
-        let Some(p) = self.profile(name) else {
-            return TargetStep::Deny(Denial::rule(
-                "allow".into(),
-                "this client's profile is not configured".into(),
-            ));
+        let p = match self.profile_for(access) {
+            None => return TargetStep::Pass,
+            Some(Err(d)) => return TargetStep::Deny(d),
+            Some(Ok(p)) => p,
         };
         let judged = match t {
             _ if status == 404 => return TargetStep::Pass,
@@ -341,6 +335,14 @@ impl Policy {
             .flat_map(|p| profile::warnings(p))
             .collect()
     }
+}
+
+/// The refusal of a client whose `access` names a profile the configuration lacks.
+fn unconfigured() -> Denial {
+    Denial::rule(
+        "allow".into(),
+        "this client's profile is not configured".into(),
+    )
 }
 
 fn matches(m: &Matcher, id: &ClientIdentity) -> bool {
