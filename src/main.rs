@@ -299,17 +299,17 @@ fn explain_identity(args: &ExplainArgs) -> Result<dockgate::tls::ClientIdentity,
             dockgate::tls::ClientIdentity::from_der(&der).map_err(|e| e.to_string())
         }
         (None, Some(cn)) => Ok(dockgate::tls::ClientIdentity {
+            fingerprint: match &args.fingerprint {
+                None => String::new(),
+                Some(f) => dockgate::config::fingerprint_hex(f).ok_or(
+                    "--fingerprint must be the SHA-256 of the certificate: 64 hex digits, colons allowed",
+                )?,
+            },
             cn: Some(cn.clone()),
             ous: args.ous.clone(),
             dns: args.dns.iter().map(|d| d.to_ascii_lowercase()).collect(),
             uris: args.uris.clone(),
             emails: args.emails.clone(),
-            fingerprint: args
-                .fingerprint
-                .as_deref()
-                .unwrap_or_default()
-                .replace(':', "")
-                .to_ascii_lowercase(),
             ..Default::default()
         }),
         _ => Err("give exactly one of --cert PEM and --cn NAME".into()),

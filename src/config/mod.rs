@@ -242,6 +242,17 @@ impl Config {
     }
 }
 
+/// A certificate's SHA-256 fingerprint as written by people (`AB:CD:…`, any case) in the form
+/// identities carry (64 lower-case hex digits); `None` when it is not one.
+pub fn fingerprint_hex(f: &str) -> Option<String> {
+    let hex: String = f
+        .chars()
+        .filter(|c| *c != ':')
+        .collect::<String>()
+        .to_ascii_lowercase();
+    (hex.len() == 64 && hex.chars().all(|c| c.is_ascii_hexdigit())).then_some(hex)
+}
+
 /// The table that byte `offset` of a TOML text lies in, named as errors name keys:
 /// `[profiles.ci]`, or `allow[1]` for the second `[[allow]]`.
 fn table_at(text: &str, offset: usize) -> Option<String> {

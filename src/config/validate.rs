@@ -349,20 +349,12 @@ fn allow_rule(
     };
     let fingerprint = match &raw.fingerprint {
         None => None,
-        Some(f) => {
-            let hex: String = f
-                .chars()
-                .filter(|c| *c != ':')
-                .collect::<String>()
-                .to_ascii_lowercase();
-            if hex.len() != 64 || !hex.chars().all(|c| c.is_ascii_hexdigit()) {
-                return Err(ctx.err(
-                    key("fingerprint"),
-                    "must be the SHA-256 of the certificate: 64 hex digits, colons allowed",
-                ));
-            }
-            Some(hex)
-        }
+        Some(f) => Some(super::fingerprint_hex(f).ok_or_else(|| {
+            ctx.err(
+                key("fingerprint"),
+                "must be the SHA-256 of the certificate: 64 hex digits, colons allowed",
+            )
+        })?),
     };
     let matcher = Matcher {
         cn: text("cn", &raw.cn)?,
