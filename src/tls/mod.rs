@@ -102,16 +102,7 @@ pub fn provider() -> Arc<rustls::crypto::CryptoProvider> {
 /// with CRLs configured, a client certificate whose issuer no CRL covers is refused too.
 pub fn setup(files: &TlsFiles) -> Result<TlsSetup, TlsError> {
     let provider = provider();
-    let cas = load_certs(&files.ca).map_err(TlsError::Ca)?;
-    let mut revocations = Revocations::load(&files.crl).map_err(TlsError::Crl)?;
-    let verifier =
-        ClientVerifier::build(&cas, &mut revocations, provider.clone()).map_err(|e| {
-            let path = files.ca.clone();
-            match e {
-                BuildError::BadCa(source) => TlsError::BadCa { path, source },
-                BuildError::Verifier(source) => TlsError::Verifier { path, source },
-            }
-        })?;
+    let (cas, revocations, verifier) = client_verifier(files, provider.clone())?;
     for warning in revocations.warnings() {
         tracing::warn!(%warning, "revocation lists and CA bundle do not match");
     }
@@ -146,6 +137,30 @@ pub fn setup(files: &TlsFiles) -> Result<TlsSetup, TlsError> {
     })
 }
 
+/// The CA bundle and CRLs of `[tls]`, and the client verifier built from them.
+fn client_verifier(
+    files: &TlsFiles,
+    provider: Arc<rustls::crypto::CryptoProvider>,
+) -> Result<
+    (
+        Vec<rustls::pki_types::CertificateDer<'static>>,
+        Revocations,
+        ClientVerifier,
+    ),
+    TlsError,
+> {
+    let cas = load_certs(&files.ca).map_err(TlsError::Ca)?;
+    let mut revocations = Revocations::load(&files.crl).map_err(TlsError::Crl)?;
+    let verifier = ClientVerifier::build(&cas, &mut revocations, provider).map_err(|e| {
+        let path = files.ca.clone();
+        match e {
+            BuildError::BadCa(source) => TlsError::BadCa { path, source },
+            BuildError::Verifier(source) => TlsError::Verifier { path, source },
+        }
+    })?;
+    Ok((cas, revocations, verifier))
+}
+
 /// Whether the TLS handshake would accept `chain` (leaf first) as a client certificate now: the
 /// same verifier, CA bundle and CRLs as `serve` (for `dockgate explain --cert`). `Err` says why
 /// not, in one line.
@@ -155,10 +170,7 @@ pub fn handshake_accepts(
 ) -> Result<(), String> {
     use rustls::server::danger::ClientCertVerifier;
     let line = |e: &dyn std::error::Error| crate::check::error_chain(e);
-    let cas = load_certs(&files.ca).map_err(|e| line(&e))?;
-    let mut revocations = Revocations::load(&files.crl).map_err(|e| line(&e))?;
-    let verifier =
-        ClientVerifier::build(&cas, &mut revocations, provider()).map_err(|e| line(&e))?;
+    let (_, _, verifier) = client_verifier(files, provider()).map_err(|e| line(&e))?;
     let (leaf, rest) = chain.split_first().ok_or("the file holds no certificate")?;
     verifier
         .verify_client_cert(leaf, rest, rustls::pki_types::UnixTime::now())
