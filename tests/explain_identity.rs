@@ -7,6 +7,7 @@ mod common;
 
 use std::process::Command;
 
+use common::cli::all_output;
 use common::gateway::write_config;
 use common::pki::{Authority, ClientSpec, Pki};
 
@@ -19,11 +20,7 @@ fn explain(config: &std::path::Path, who: &[&str], method: &str, path: &str) -> 
         .args([method, path])
         .output()
         .expect("dockgate explain");
-    let text = format!(
-        "{}{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    );
+    let text = all_output(&out);
     (out.status.success(), text)
 }
 

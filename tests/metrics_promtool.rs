@@ -8,7 +8,7 @@ mod common;
 use std::io::Write;
 use std::process::{Command, Stdio};
 
-use common::cli::curl;
+use common::cli::{all_output, curl};
 use common::fake::FakeEngine;
 use common::gateway::{free_addr, Process, RULES};
 use common::metrics::scrape;
@@ -37,11 +37,7 @@ fn promtool(args: &[&str], stdin: Option<&str>) -> (bool, String) {
     }
     drop(input);
     let out = child.wait_with_output().expect("promtool");
-    let text = format!(
-        "{}{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    );
+    let text = all_output(&out);
     (out.status.success(), text)
 }
 

@@ -6,7 +6,7 @@ mod common;
 
 use std::process::Command;
 
-use common::cli::curl;
+use common::cli::{all_output, curl};
 use common::fake::FakeEngine;
 use common::gateway::{write_config, InProcess, RULES};
 use common::pki::{ClientCert, Pki};
@@ -32,11 +32,7 @@ fn s_client(addr: std::net::SocketAddr, client: &ClientCert, extra: &[&str]) -> 
         .stdin(std::process::Stdio::null())
         .output()
         .expect("openssl");
-    let text = format!(
-        "{}{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    );
+    let text = all_output(&out);
     (out.status.success(), text)
 }
 

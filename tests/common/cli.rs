@@ -146,6 +146,15 @@ pub fn curl(client: &ClientCert) -> Command {
     c
 }
 
+/// What a finished command wrote, stdout then stderr.
+pub fn all_output(out: &Output) -> String {
+    format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    )
+}
+
 /// Runs curl command `c` as a `POST` of `json` to `url` (JSON content type); its output.
 pub fn post_json(mut c: Command, url: impl AsRef<std::ffi::OsStr>, json: &str) -> Output {
     c.args([
