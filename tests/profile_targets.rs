@@ -1,10 +1,11 @@
 //! A profile acts only on containers it could have created. An admin (`full`) runs a container
 //! in the host's PID namespace with the host's `/` bound in, creates a privileged one and one
 //! that binds `/`, and sets up a privileged exec in an ordinary container; a client whose profile
-//! allows start, restart, update, exec, attach and archive uploads, with hijacks, still cannot
-//! use any of them on those, through the real docker CLI: each is a 403 the CLI prints, naming
-//! the container and the rule. Its own ordinary container it can exec into, copy into and
-//! restart. The oracle is the engine's state over its own socket: the privileged and host-binding
+//! allows start, restart, update, exec, attach and archive uploads and downloads, with hijacks,
+//! still cannot use any of them on those, through the real docker CLI: each is a 403 the CLI
+//! prints, naming the container and the rule (copying out of the container that binds `/` would
+//! read the host's files). Its own ordinary container it can exec into, copy into and out of,
+//! and restart. The oracle is the engine's state over its own socket: the privileged and host-binding
 //! containers never ran, nothing was copied in, the privileged exec never ran, the running one
 //! was not restarted. Named volumes keep the options they were created with: an admin's local
 //! volume that binds `/etc` cannot be mounted by name (`-v`, `--mount`), a plain one can.
@@ -39,6 +40,7 @@ allow = [
   "POST /exec/{id}/start",
   "PUT /containers/{id}/archive",
   "HEAD /containers/{id}/archive",
+  "GET /containers/{id}/archive",
   "POST /containers/{id}/wait",
   "DELETE /containers/{id}",
 ]
@@ -109,10 +111,18 @@ fn a_profile_acts_only_on_containers_it_could_have_created() {
     std::fs::write(file.path(), "payload\n").expect("write");
     let src = file.path().to_str().expect("utf-8");
     ops.ok(&["cp", src, &format!("{own}:/tmp/payload")]);
+    let out_dir = tempfile::tempdir().expect("tempdir");
+    let out_to = out_dir.path().to_str().expect("utf-8");
+    ops.ok(&["cp", &format!("{own}:/tmp/payload"), out_to]);
+    assert_eq!(
+        std::fs::read_to_string(out_dir.path().join("payload")).expect("copied out"),
+        "payload\n"
+    );
     ops.ok(&["restart", "-t", "0", &own]);
 
     // The others: refused, naming the container and the rule.
     let cp_dst = format!("{hostpid}:/tmp/payload");
+    let cp_host = format!("{hostpid}:/host/etc/hostname");
     let cases: Vec<(Vec<&str>, &str, &str)> = vec![
         (vec!["exec", &hostpid, "id"], &hostpid, "host_namespaces"),
         (
@@ -121,6 +131,7 @@ fn a_profile_acts_only_on_containers_it_could_have_created() {
             "host_namespaces",
         ),
         (vec!["cp", src, &cp_dst], &hostpid, "host_namespaces"),
+        (vec!["cp", &cp_host, out_to], &hostpid, "host_namespaces"),
         (
             vec!["attach", "--no-stdin", &hostpid],
             &hostpid,
@@ -223,6 +234,10 @@ fn a_profile_acts_only_on_containers_it_could_have_created() {
         &["exec", &own, "test", "-e", "/tmp/escaped"],
     );
     assert!(!out.status.success(), "the privileged exec never ran");
+    assert!(
+        !out_dir.path().join("hostname").exists(),
+        "nothing of the host's was copied out"
+    );
     let out = docker_direct(&engine_socket(), &["exec", &own, "cat", "/tmp/payload"]);
     assert_eq!(String::from_utf8_lossy(&out.stdout), "payload\n");
 
@@ -301,6 +316,11 @@ fn a_profile_acts_only_on_containers_it_could_have_created() {
     for (path, want) in &asked {
         let (decision, text) = explain(&cfg, "ops", "POST", path, None);
         assert_eq!(decision, *want, "{path}: {text}");
+    }
+    for (name, want) in [(&hostpid, "deny"), (&own, "allow")] {
+        let path = format!("/v1.41/containers/{name}/archive?path=%2Ftmp");
+        let (decision, text) = explain(&cfg, "ops", "GET", &path, None);
+        assert_eq!(decision, want, "{path}: {text}");
     }
     let (_, text) = explain(&cfg, "ops", "POST", &asked[0].0, None);
     assert_eq!(

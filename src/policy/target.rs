@@ -1,7 +1,7 @@
 //! The containers and execs a request acts on, held to the profile's `containers` rules.
 //!
 //! Body rules see the containers a client creates. `start`, `restart`, `update`, `attach`,
-//! `exec` and archive uploads act on any container, with the settings it was created with: a
+//! `exec` and archive uploads and downloads act on any container, with the settings it was created with: a
 //! client allowed to exec could otherwise run commands in a privileged container another client
 //! started, or start one that binds the host's `/`. So for these routes the container's own
 //! settings, as the engine describes them (`GET /containers/{id}/json`), are held to the rules
@@ -44,7 +44,10 @@ impl Target {
 }
 
 /// Engine routes that act on an existing container (or exec) with its own settings.
-const ROUTES: [&str; 7] = [
+/// `GET …/archive` reads through the container's mounts (a container that binds `/` hands out
+/// the host's files); `HEAD` (a stat) and `export` (the container's own filesystem, without its
+/// mounts) are left out.
+const ROUTES: [&str; 8] = [
     "ContainerStart",
     "ContainerRestart",
     "ContainerUpdate",
@@ -52,6 +55,7 @@ const ROUTES: [&str; 7] = [
     "ContainerAttachWebsocket",
     "ContainerExec",
     "PutContainerArchive",
+    "ContainerArchive",
 ];
 
 /// The container or exec `route` acts on, read from `path` (unversioned, canonical).

@@ -162,6 +162,10 @@ pub struct MountView {
     /// `ReadOnly`; not part of the differential view.
     #[serde(skip)]
     pub read_only: bool,
+    /// `BindOptions.ReadOnlyNonRecursive` (API 1.44): only the top of the bind is read-only,
+    /// mounts below it stay writable. Not part of the differential view.
+    #[serde(skip)]
+    pub read_only_non_recursive: bool,
 }
 
 /// What a create body asks of the host, read as the engine reads it. Serialised, it is the
@@ -303,8 +307,12 @@ fn mount(m: &Value, at: &str) -> Result<MountView, BodyError> {
         driver: String::new(),
         options: None,
         read_only: f.bool("ReadOnly")?,
+        read_only_non_recursive: false,
     };
-    f.object("BindOptions")?;
+    if let Some(bo) = f.object("BindOptions")? {
+        let path = f.path("BindOptions");
+        view.read_only_non_recursive = Fields::new(bo, &path).bool("ReadOnlyNonRecursive")?;
+    }
     if let Some(vo) = f.object("VolumeOptions")? {
         let path = f.path("VolumeOptions");
         let vf = Fields::new(vo, &path);
@@ -425,6 +433,9 @@ pub fn check_create(
                 check_host_path(&m.source, &at, rules)?;
                 if !m.read_only {
                     check_writable(&m.source, &format!("{at}.ReadOnly"), rules)?;
+                } else if m.read_only_non_recursive {
+                    let field = format!("{at}.BindOptions.ReadOnlyNonRecursive");
+                    check_writable(&m.source, &field, rules)?;
                 }
             }
             "volume" => {

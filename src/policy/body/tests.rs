@@ -1508,6 +1508,22 @@ fn read_only_binds_require_every_allowed_host_path_read_only() {
             hc(r#""Mounts":[{"Type":"bind","Source":"/srv/ci/w","Target":"/w"}]"#),
             Deny("read_only_binds", "HostConfig.Mounts[0].ReadOnly"),
         ),
+        // Read-only at the top only: mounts below the bind stay writable.
+        (
+            hc(
+                r#""Mounts":[{"Type":"bind","Source":"/srv/ci/w","Target":"/w","ReadOnly":true,"BindOptions":{"ReadOnlyNonRecursive":true}}]"#,
+            ),
+            Deny(
+                "read_only_binds",
+                "HostConfig.Mounts[0].BindOptions.ReadOnlyNonRecursive",
+            ),
+        ),
+        (
+            hc(
+                r#""Mounts":[{"Type":"bind","Source":"/srv/ci/w","Target":"/w","ReadOnly":true,"BindOptions":{"ReadOnlyNonRecursive":false,"ReadOnlyForceRecursive":true}}]"#,
+            ),
+            Pass,
+        ),
         (
             hc(&format!(r#""Mounts":{VOLUME_BIND_CI}"#)),
             Deny(
