@@ -1,6 +1,6 @@
 //! The container-create body inspector against the engine's own decoder: thousands of generated
 //! `POST /containers/create` bodies, decoded by [`CreateView::decode`] and by moby 20.10's
-//! `runconfig.ContainerDecoder` (`tests/moby_decode`, built offline from Debian's
+//! `runconfig.ContainerDecoder` (`tests/go/moby_decode`, built offline from Debian's
 //! golang-github-docker-docker-dev). Wherever the engine decodes a body, the inspector must either
 //! refuse it or see exactly what the engine sees; where the engine refuses a body, anything goes.
 //!
@@ -15,6 +15,8 @@
 //! `Capabilities` and `Annotations`, host fields moby 20.10 does not have (other engine versions
 //! do), are generated too: inside `HostConfig` moby 20.10 ignores them and they are not part of
 //! the compared view; at the top level the inspector refuses them (`container.rs`).
+
+mod common;
 
 use std::collections::BTreeSet;
 use std::io::{BufRead, BufReader, Write};
@@ -864,26 +866,6 @@ fn base64(bytes: &[u8]) -> String {
     out
 }
 
-/// Builds `tests/moby_decode` into `dir`; fails the test (never skips) without Go or the moby
-/// source.
-fn build_moby_decode(dir: &Path) -> std::path::PathBuf {
-    let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/moby_decode/build.sh");
-    let bin = dir.join("mobydecode");
-    let out = Command::new("sh")
-        .arg(&script)
-        .arg(&bin)
-        .output()
-        .unwrap_or_else(|e| panic!("cannot run {}: {e}", script.display()));
-    assert!(
-        out.status.success(),
-        "cannot build moby's decoder (tests/moby_decode); it needs `go` and moby 20.10's source \
-         (Debian: apt-get install golang-go golang-github-docker-docker-dev; tests/run.sh installs \
-         both):\n{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    bin
-}
-
 /// moby's answer for each body, in order: `Ok(view)` or `Err(message)`.
 fn moby_decode(bin: &Path, bodies: &[Body]) -> Vec<Result<Value, String>> {
     let mut child = Command::new(bin)
@@ -979,7 +961,7 @@ fn compare(body: &Body, moby: &Result<Value, String>) -> Outcome {
 fn inspector_refuses_or_sees_what_moby_decodes() {
     let started = std::time::Instant::now();
     let dir = tempfile::tempdir().expect("temp dir");
-    let bin = build_moby_decode(dir.path());
+    let bin = common::go::build("moby_decode", dir.path());
 
     let strategy = body();
     let mut runner = TestRunner::deterministic();

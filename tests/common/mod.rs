@@ -9,6 +9,7 @@ pub mod container;
 pub mod engine;
 pub mod fake;
 pub mod gateway;
+pub mod go;
 pub mod metrics;
 pub mod pki;
 pub mod policy;
