@@ -10,10 +10,11 @@
 mod common;
 
 use std::process::Command;
+use std::time::Duration;
 
 use common::gateway::Process;
 use common::pki::Pki;
-use common::policy::{audit_line, containers_labelled};
+use common::policy::containers_labelled;
 use common::{engine_socket, test_image, unique};
 
 const REFUSED: [&str; 10] = [
@@ -101,14 +102,39 @@ fn go_sdk_runs_ordinary_containers_and_gets_the_gateways_refusals() {
     }
     assert!(!stdout.contains("ALLOWED"), "{stdout}");
 
-    // The refusals name their rules on record.
-    let line = audit_line(&gw, "gosdk", "POST", "/exec");
-    assert_eq!(line["rule"], "profiles.ci.containers.privileged", "{line}");
-    let line = audit_line(&gw, "gosdk", "POST", "/containers/create");
-    assert_eq!(
-        line["rule"], "profiles.ci.containers.security_opt_unconfined",
-        "{line}"
-    );
+    // The refusals name their rules on record, one per refused create, in order.
+    let denied = |path_ends: &str, n: usize| -> Vec<String> {
+        common::wait::until(Duration::from_secs(10), || {
+            let rules: Vec<String> = gw
+                .audit()
+                .into_iter()
+                .filter(|l| {
+                    l["client_cn"] == "gosdk"
+                        && l["event"] == "end"
+                        && l["decision"] == "deny"
+                        && l["path"].as_str().is_some_and(|p| p.ends_with(path_ends))
+                })
+                .map(|l| l["rule"].as_str().unwrap_or_default().to_string())
+                .collect();
+            (rules.len() >= n).then_some(rules)
+        })
+        .unwrap_or_else(|| panic!("not every refusal is on record: {:?}", gw.audit()))
+    };
+    assert_eq!(denied("/exec", 1), ["profiles.ci.containers.privileged"]);
+    let rules = denied("/v1.41/containers/create", REFUSED.len() - 1);
+    let want = [
+        "privileged",
+        "cap_add",
+        "bind_mounts",
+        "bind_mounts",
+        "bind_mounts",
+        "host_namespaces",
+        "host_namespaces",
+        "devices",
+        "security_opt_unconfined",
+    ]
+    .map(|r| format!("profiles.ci.containers.{r}"));
+    assert_eq!(rules, want);
 
     // The engine's state: the ordinary container wrote through its bind and is gone; none of
     // the refused ones exists.

@@ -10,6 +10,12 @@
 //! are resolved again then, so a link planted below an allowed prefix after the create is seen
 //! at the start (the engine resolves it once more when it mounts; see `body::mounts`).
 //!
+//! The decision is pinned to the container it was made on: the request goes on with the
+//! container's full ID in place of the name it was sent with (`pinned_path`), so a rename or
+//! recreate by another client between the check and the request cannot swap in another
+//! container; and a name the engine does not know is answered with the engine's own 404 rather
+//! than sent on, where a container could have taken that name meanwhile.
+//!
 //! One setting the engine fills in itself is not held against a container here:
 //! `CgroupnsMode: "host"` (the engine's default on cgroup v1 hosts, and what it sets for API
 //! versions below 1.41). The `MaskedPaths`/`ReadonlyPaths` lists it writes hold every path the
@@ -87,12 +93,16 @@ pub enum Judged {
     Refused(Denial),
 }
 
-/// Judges the engine's answer to `GET /containers/{id}/json` (a 200's body).
+/// Judges the engine's answer to `GET /containers/{id}/json` (a 200's body). A description
+/// without the container's full ID (`described_id`) is refused: the request could not be pinned.
 pub fn judge_container(p: &Profile, name: &str, inspect: &[u8]) -> Judged {
     let view = match view_of(inspect) {
         Ok(v) => v,
         Err(e) => return unreadable(p, name, &e.to_string()),
     };
+    if described_id(inspect).is_none() {
+        return unreadable(p, name, "it gives no container ID");
+    }
     // Settings the engine fills in itself (see the module comment).
     let rules = ContainerRules {
         host_cgroupns: true,
@@ -177,6 +187,23 @@ pub fn judge_volume(p: &Profile, name: &str, inspect: &[u8]) -> Judged {
         message: format!("the volume \"{name}\" {what}"),
         unreadable: false,
     })
+}
+
+/// The full ID in the engine's description of a container (`Id`, 64 hex digits on every engine;
+/// any 1 to 128 ASCII letters and digits are taken).
+pub fn described_id(inspect: &[u8]) -> Option<String> {
+    let top = super::body::object(inspect).ok()?;
+    let id = Fields::new(&top, "").string("Id").ok()?;
+    let fits = (1..=128).contains(&id.len()) && id.bytes().all(|b| b.is_ascii_alphanumeric());
+    fits.then_some(id)
+}
+
+/// `path` (canonical, version prefix included) with the container `name` that `route` names in
+/// it replaced by `id`.
+pub fn pinned_path(route: &Route, path: &str, name: &str, id: &str) -> Option<String> {
+    let suffix = &route.pattern[route.pattern.find('}')? + 1..];
+    let head = path.strip_suffix(suffix)?.strip_suffix(name)?;
+    Some(format!("{head}{id}{suffix}"))
 }
 
 /// The create view of an inspected container: `Config.Image` and `HostConfig`.

@@ -216,6 +216,7 @@ impl Proxy {
         let mut denial = verdict.denial.clone();
         let mut req = req;
         let mut inspected = None;
+        // The target the path names first, then the volumes a create body mounts.
         let mut targets: Vec<_> = verdict.target.clone().into_iter().collect();
         if let (Some(kind), Some(access)) = (verdict.inspect, access.as_ref()) {
             let (bytes, held) = match self.receive_body(&mut req).await {
@@ -242,20 +243,46 @@ impl Proxy {
         }
         // What the request acts on, as the engine describes it (`policy::target`).
         if let Some(access) = access.as_ref() {
-            for t in targets {
-                match self.check_target(access, t).await {
-                    Ok(target::Checked::Pass) => {}
-                    Ok(target::Checked::WouldDeny(d)) => {
+            for (i, t) in targets.into_iter().enumerate() {
+                let named = i == 0 && verdict.target.is_some();
+                let name = match &t {
+                    crate::policy::target::Target::Container(n) if named => Some(n.clone()),
+                    _ => None,
+                };
+                let pin = match self.check_target(access, t, named).await {
+                    Ok(target::Checked::Pass { id }) => id,
+                    Ok(target::Checked::WouldDeny { denial: d, id }) => {
                         audit_decision = AuditDecision::WouldDeny;
                         denial = denial.or(Some(d));
+                        id
                     }
                     Ok(target::Checked::Deny(d)) => {
                         let r = noted(AuditDecision::Deny, Some(&d));
                         return Ok(ProxyError::Denied(d.message).into_response(r));
                     }
+                    Ok(target::Checked::Missing(message)) => {
+                        let r = noted(AuditDecision::Allow, None);
+                        return Ok(ProxyError::EngineNotFound(message).into_response(r));
+                    }
                     Err(e) => {
                         engine_failed(&e);
                         return Ok(e.into_response(noted(AuditDecision::Allow, None)));
+                    }
+                };
+                // The engine acts on exactly the container that was judged.
+                if let (Some(name), Some(id), Some(route)) = (name, pin, verdict.route) {
+                    let pinned = crate::policy::target::pinned_path(route, &decoded, &name, &id)
+                        .map(|p| match &query {
+                            Some(q) => format!("{p}?{q}"),
+                            None => p,
+                        })
+                        .and_then(|pq| Uri::try_from(pq).ok());
+                    match pinned {
+                        Some(uri) => *req.uri_mut() = uri,
+                        None => {
+                            let r = noted(AuditDecision::Invalid, None);
+                            return Ok(ProxyError::BadTarget.into_response(r));
+                        }
                     }
                 }
             }

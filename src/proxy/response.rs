@@ -38,6 +38,9 @@ pub enum ProxyError {
     Denied(String),
     #[error("dockgate: access denied: {0}")]
     BodyUnreadable(String),
+    /// The engine does not know what the request names: its own message, as it would answer.
+    #[error("{0}")]
+    EngineNotFound(String),
     #[error("dockgate: access denied: the request body is over the gateway's inspection limit of {limit} bytes (limits.max_inspected_body)")]
     BodyTooLarge { limit: usize },
     #[error("dockgate: the gateway is inspecting {total} bytes of request bodies already, its limit (limits.max_inspected_total); try again later")]
@@ -63,6 +66,7 @@ impl ProxyError {
             | ProxyError::BodyUnreadable(_)
             | ProxyError::BodyFraming => StatusCode::BAD_REQUEST,
             ProxyError::BodyTooLarge { .. } => StatusCode::PAYLOAD_TOO_LARGE,
+            ProxyError::EngineNotFound(_) => StatusCode::NOT_FOUND,
             ProxyError::TooManyConnections(_) => StatusCode::TOO_MANY_REQUESTS,
             ProxyError::BodyTimeout { .. } => StatusCode::REQUEST_TIMEOUT,
             ProxyError::AtCapacity

@@ -16,30 +16,53 @@ const MAX_DESCRIPTION: usize = 16 << 20;
 
 /// What the engine's descriptions decided.
 pub enum Checked {
-    Pass,
-    WouldDeny(Denial),
+    /// `id`: the full ID of the container the request names, to pin the request to.
+    Pass {
+        id: Option<String>,
+    },
+    WouldDeny {
+        denial: Denial,
+        id: Option<String>,
+    },
     Deny(Denial),
+    /// The engine does not know the container or exec the request names: its own 404 message.
+    Missing(String),
 }
 
 impl Proxy {
-    /// Judges `target` and, for an exec, its container.
+    /// Judges `target` and, for an exec, its container. `named`: the target is what the
+    /// request's path names (not a volume its body mounts), so a 404 ends the request and a
+    /// container's ID is returned for pinning.
     pub(super) async fn check_target(
         &self,
         access: &Access,
         target: Target,
+        named: bool,
     ) -> Result<Checked, ProxyError> {
         let mut next = Some(target);
         let mut would = None;
+        let mut id = None;
+        let mut first = true;
         while let Some(t) = next.take() {
             let (status, body) = self.engine_get(&t.inspect_path()).await?;
+            let own = std::mem::take(&mut first) && named;
+            if own && status == 404 && !matches!(t, Target::Volume(_)) {
+                return Ok(Checked::Missing(engine_message(&body, &t)));
+            }
             match self.policy.target_step(access, &t, status, &body) {
                 TargetStep::Pass => {}
                 TargetStep::Next(t) => next = Some(t),
                 TargetStep::WouldDeny(d) => would = would.or(Some(d)),
                 TargetStep::Deny(d) => return Ok(Checked::Deny(d)),
             }
+            if own && status == 200 && matches!(t, Target::Container(_)) {
+                id = crate::policy::target::described_id(&body);
+            }
         }
-        Ok(would.map_or(Checked::Pass, Checked::WouldDeny))
+        Ok(match would {
+            None => Checked::Pass { id },
+            Some(denial) => Checked::WouldDeny { denial, id },
+        })
     }
 
     /// `GET path` on the engine: its status and body.
@@ -68,4 +91,16 @@ impl Proxy {
         self.upstream.pool.put(sender);
         Ok((status, out.freeze()))
     }
+}
+
+/// The `message` of the engine's error body, or one worded like the engine's.
+fn engine_message(body: &[u8], t: &Target) -> String {
+    let said = serde_json::from_slice::<serde_json::Value>(body)
+        .ok()
+        .and_then(|v| v.get("message")?.as_str().map(str::to_string));
+    said.unwrap_or_else(|| match t {
+        Target::Container(n) => format!("No such container: {n}"),
+        Target::Exec(n) => format!("No such exec instance: {n}"),
+        Target::Volume(n) => format!("get {n}: no such volume"),
+    })
 }

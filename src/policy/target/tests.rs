@@ -331,3 +331,59 @@ fn named_volumes_keep_the_options_they_were_created_with() {
         ))
     );
 }
+
+#[test]
+fn requests_are_pinned_to_the_described_container_id() {
+    use super::{described_id, pinned_path};
+    let id = "4f0b6f3c8d1e2a5b7c9d0e1f2a3b4c5d6e7f8091a2b3c4d5e6f708192a3b4c5d";
+    let described = format!(r#"{{"Id":"{id}","Config":{{}},"HostConfig":{{}}}}"#);
+    assert_eq!(described_id(described.as_bytes()).as_deref(), Some(id));
+    for bad in [
+        r#"{"Config":{}}"#,
+        r#"{"Id":""}"#,
+        r#"{"Id":"../../x"}"#,
+        r#"{"Id":7}"#,
+        "not json",
+    ] {
+        assert_eq!(described_id(bad.as_bytes()), None, "{bad}");
+    }
+    let cases = [
+        ("POST", "/v1.41/containers/web/start", "web"),
+        ("POST", "/containers/web/exec", "web"),
+        ("PUT", "/v1.24/containers/web/archive", "web"),
+        ("GET", "/containers/web/attach/ws", "web"),
+        // moby's `{name:.*}` takes slashes; the whole name is replaced.
+        ("POST", "/v1.41/containers/a/b/start", "a/b"),
+        ("POST", "/containers/start/start", "start"),
+    ];
+    for (method, path, name) in cases {
+        let m = Method::from_bytes(method.as_bytes()).unwrap();
+        let route = routes::dispatch(&m, path).expect("a route");
+        let t = target_of(route, routes::unversioned(path));
+        assert_eq!(t, Some(Target::Container(name.into())), "{path}");
+        let pinned = pinned_path(route, path, name, id).expect("pinned");
+        let want = path.replacen(&format!("/{name}/"), &format!("/{id}/"), 1);
+        let want = if name == "start" {
+            format!("/containers/{id}/start")
+        } else {
+            want
+        };
+        assert_eq!(pinned, want, "{path}");
+        assert_eq!(
+            routes::dispatch(&m, &pinned).map(|r| r.name),
+            Some(route.name)
+        );
+    }
+    // The engine's description must give the ID the request is pinned to.
+    let policy = policy("");
+    let web = Target::Container("web".into());
+    let described = inspect("busybox", "");
+    assert_eq!(step(&policy, &web, 200, &described), TargetStep::Pass);
+    let text = String::from_utf8(described).unwrap();
+    let no_id = text.replace(r#""Id":"378d9e00f179","#, "");
+    assert_ne!(no_id, text);
+    match step(&policy, &web, 200, no_id.as_bytes()) {
+        TargetStep::Deny(d) => assert!(d.message.contains("gives no container ID"), "{d:?}"),
+        s => panic!("{s:?}"),
+    }
+}
