@@ -285,6 +285,7 @@ fn check_targets(
             Target::Container(n) => ("container", n),
             Target::Exec(n) => ("exec", n),
             Target::Volume(n) => ("volume", n),
+            Target::VolumesFrom(n) => ("volumes-from container", n),
         };
         x.targets.push(match status {
             404 => format!("{kind} \"{name}\": the engine has none yet"),
@@ -292,7 +293,7 @@ fn check_targets(
         });
         match policy.target_step(access, &t, status, &body) {
             TargetStep::Pass => {}
-            TargetStep::Next(t) => queue.push(t),
+            TargetStep::Next(more) => queue.extend(more.into_iter().rev()),
             TargetStep::WouldDeny(d) => {
                 x.outcome = Outcome::WouldDeny;
                 if x.rule.is_none() {

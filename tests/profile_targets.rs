@@ -1,15 +1,17 @@
 //! A profile acts only on containers it could have created. An admin (`full`) runs a container
 //! in the host's PID namespace with the host's `/` bound in, creates a privileged one and one
 //! that binds `/`, and sets up a privileged exec in an ordinary container; a client whose profile
-//! allows start, restart, update, exec, attach and archive uploads and downloads, with hijacks,
-//! still cannot use any of them on those, through the real docker CLI: each is a 403 the CLI
-//! prints, naming the container and the rule (copying out of the container that binds `/` would
-//! read the host's files). Its own ordinary container it can exec into, copy into and out of,
-//! and restart. The oracle is the engine's state over its own socket: the privileged and host-binding
-//! containers never ran, nothing was copied in, the privileged exec never ran, the running one
-//! was not restarted. Named volumes keep the options they were created with: an admin's local
-//! volume that binds `/etc` cannot be mounted by name (`-v`, `--mount`), a plain one can.
-//! `dockgate explain` asks the engine the same way and agrees.
+//! allows start, restart, update, exec, attach and archive uploads, downloads and stats, with
+//! hijacks, still cannot use any of them on those, through the real docker CLI: each is a 403
+//! naming the container and the rule (copying out of the container that binds `/` would read
+//! the host's files). Its own ordinary container it can exec into, copy into and out of, and
+//! restart. The oracle is the engine's state over its own socket: the privileged and
+//! host-binding containers never ran, nothing was copied in or out, the privileged exec never
+//! ran, the running one was not restarted. Named volumes keep the options they were created
+//! with: an admin's local volume that binds `/etc` cannot be mounted by name (`-v`, `--mount`),
+//! a plain one can, and an admin's containers that mount it cannot be exec'd into, copied out
+//! of or started. Where a profile allows `--volumes-from`, the containers it names are held to
+//! the same mount rules. `dockgate explain` asks the engine the same way and agrees.
 
 mod common;
 
@@ -45,6 +47,15 @@ allow = [
   "DELETE /containers/{id}",
 ]
 hijack = true
+
+[[allow]]
+cn = "vf"
+access = "vf"
+
+[profiles.vf]
+allow = ["read-only", "POST /containers/create", "DELETE /containers/{id}"]
+[profiles.vf.containers]
+volumes_from = true
 "#
     .to_string()
 }
@@ -289,6 +300,103 @@ fn a_profile_acts_only_on_containers_it_could_have_created() {
         &image,
         "true",
     ]);
+    // A container an admin runs with that volume: its mounts are the engine's to tell (its
+    // HostConfig names only the volume), and the volume keeps its options.
+    let (admvol, admvol_stopped) = (unique("admvol"), unique("admvol-stopped"));
+    let x = format!("{hostetc}:/x");
+    admin.ok(&[
+        "run", "-d", "--name", &admvol, "--label", &lbl, "-v", &x, &image, "sleep", "600",
+    ]);
+    admin.ok(&[
+        "create",
+        "--name",
+        &admvol_stopped,
+        "--label",
+        &lbl,
+        "--mount",
+        &format!("source={hostetc},target=/x"),
+        &image,
+        "sleep",
+        "600",
+    ]);
+    let cp_out = format!("{admvol}:/x/hostname");
+    let vol_cases: Vec<Vec<&str>> = vec![
+        vec!["exec", &admvol, "cat", "/x/hostname"],
+        vec!["cp", &cp_out, out_to],
+        vec!["start", &admvol_stopped],
+    ];
+    for args in &vol_cases {
+        let out = ops.run(args);
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert!(
+            !out.status.success()
+                && stderr.contains(&format!(
+                    "the volume \"{hostetc}\" mounts the host path \"/etc\""
+                )),
+            "{args:?}: {stderr}"
+        );
+        let line = gw
+            .audit()
+            .into_iter()
+            .rev()
+            .find(|l| l["client_cn"] == "ops" && l["event"] == "end")
+            .expect("on record");
+        assert_eq!(line["decision"], "deny", "{args:?}: {line}");
+        assert_eq!(line["field"], "volume.Options", "{args:?}: {line}");
+    }
+    assert_eq!(
+        inspect(&admvol_stopped)["State"]["StartedAt"],
+        "0001-01-01T00:00:00Z"
+    );
+    assert!(
+        !out_dir.path().join("hostname").exists(),
+        "nothing copied out"
+    );
+
+    // --volumes-from, where a profile allows it, is held to the mounts of the containers named.
+    let vf = Docker::new(&gw.docker_host(), &pki.client("vf"));
+    let through_volume = format!("the volume \"{hostetc}\" mounts the host path \"/etc\"");
+    let cases = [
+        (
+            &hostpid,
+            format!("the container \"{hostpid}\" named in VolumesFrom has mounts"),
+        ),
+        (&admvol, through_volume),
+    ];
+    for (source, said) in &cases {
+        let name = unique("vf");
+        let out = vf.run(&[
+            "create",
+            "--name",
+            &name,
+            "--label",
+            &lbl,
+            "--volumes-from",
+            source,
+            &image,
+            "true",
+        ]);
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert!(
+            !out.status.success() && stderr.contains(said.as_str()),
+            "--volumes-from {source}: {stderr}"
+        );
+        let out = docker_direct(&engine_socket(), &["inspect", &name]);
+        assert!(!out.status.success(), "{name} was created");
+    }
+    let from_own = unique("vf-own");
+    vf.ok(&[
+        "create",
+        "--name",
+        &from_own,
+        "--label",
+        &lbl,
+        "--volumes-from",
+        &own,
+        &image,
+        "true",
+    ]);
+
     let body = format!(r#"{{"Image":"{image}","HostConfig":{{"Binds":["{hostetc}:/x"]}}}}"#);
     let (decision, text) = explain(
         &gw.config,
@@ -309,6 +417,7 @@ fn a_profile_acts_only_on_containers_it_could_have_created() {
         (format!("/v1.41/containers/{prv}/start"), "deny"),
         (format!("/v1.41/containers/{hostpid}/restart"), "deny"),
         (format!("/v1.41/containers/{own}/restart"), "allow"),
+        (format!("/v1.41/containers/{admvol}/restart"), "deny"),
         (format!("/v1.41/exec/{exec_id}/start"), "deny"),
         // The engine answers 404 itself.
         ("/v1.41/containers/nosuch/start".to_string(), "allow"),
@@ -333,7 +442,16 @@ fn a_profile_acts_only_on_containers_it_could_have_created() {
         "{text}"
     );
 
-    for name in [&hostpid, &prv, &hostroot, &own, &with_cache] {
+    for name in [
+        &hostpid,
+        &prv,
+        &hostroot,
+        &own,
+        &with_cache,
+        &admvol,
+        &admvol_stopped,
+        &from_own,
+    ] {
         let _ = docker_direct(&engine_socket(), &["rm", "-f", name]);
     }
     for volume in [&hostetc, &cache] {

@@ -143,8 +143,8 @@ pub enum BodyOutcome {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum TargetStep {
     Pass,
-    /// Judge this one next (an exec's container).
-    Next(target::Target),
+    /// Judge these next (an exec's container, a container's volumes).
+    Next(Vec<target::Target>),
     /// A report-mode profile would refuse it: forwarded, audited as `would_deny`.
     WouldDeny(Denial),
     Deny(Denial),
@@ -268,8 +268,12 @@ impl Policy {
         let Some(p) = self.profile_for(access) else {
             return Ok(Vec::new());
         };
-        let volumes = profile::judge_body(p?, kind, body)?;
-        Ok(volumes.into_iter().map(target::Target::Volume).collect())
+        let mounted = profile::judge_body(p?, kind, body)?;
+        let volumes = mounted.volumes.into_iter().map(target::Target::Volume);
+        let from = mounted.volumes_from.into_iter();
+        Ok(volumes
+            .chain(from.map(target::Target::VolumesFrom))
+            .collect())
     }
 
     /// What becomes of a request whose fully received body was inspected: the proxy and
@@ -300,11 +304,30 @@ impl Policy {
             Some(Ok(p)) => p,
         };
         let judged = match t {
+            // A container a create body takes volumes from must exist now: one that appeared
+            // after the check could be anything.
+            target::Target::VolumesFrom(spec) if status == 404 => {
+                return TargetStep::Deny(Denial {
+                    rule: format!("profiles.{}.containers.volumes_from", p.name),
+                    field: Some("HostConfig.VolumesFrom".into()),
+                    message: format!(
+                        "the container \"{}\" named in VolumesFrom does not exist",
+                        target::volumes_from_name(spec)
+                    ),
+                    unreadable: false,
+                })
+            }
             _ if status == 404 => return TargetStep::Pass,
             target::Target::Container(n) if status == 200 => target::judge_container(p, n, body),
             target::Target::Exec(id) if status == 200 => target::judge_exec(p, id, body),
             target::Target::Volume(n) if status == 200 => target::judge_volume(p, n, body),
-            target::Target::Container(n) | target::Target::Exec(n) | target::Target::Volume(n) => {
+            target::Target::VolumesFrom(spec) if status == 200 => {
+                target::judge_volumes_from(p, spec, body)
+            }
+            target::Target::Container(n)
+            | target::Target::Exec(n)
+            | target::Target::Volume(n)
+            | target::Target::VolumesFrom(n) => {
                 return TargetStep::Deny(Denial::rule(
                     format!("profiles.{}.containers", p.name),
                     format!("the engine did not describe \"{n}\" (status {status}), so its settings cannot be checked"),
@@ -313,7 +336,7 @@ impl Policy {
         };
         match judged {
             target::Judged::Pass => TargetStep::Pass,
-            target::Judged::Container(id) => TargetStep::Next(target::Target::Container(id)),
+            target::Judged::Next(more) => TargetStep::Next(more),
             target::Judged::Refused(d) if p.mode == Mode::Report => TargetStep::WouldDeny(d),
             target::Judged::Refused(d) => TargetStep::Deny(d),
         }

@@ -113,10 +113,10 @@ fn pull(req: &RequestView<'_>, patterns: &[crate::config::ImagePattern]) -> Resu
 }
 
 /// Judges an inspected body; one that passes gives the named volumes it mounts.
-pub fn judge_body(p: &Profile, kind: BodyKind, bytes: &[u8]) -> Result<Vec<String>, Denial> {
+pub fn judge_body(p: &Profile, kind: BodyKind, bytes: &[u8]) -> Result<body::Mounted, Denial> {
     let images = p.images.as_deref();
     match body::inspect(kind, &p.containers, images, bytes) {
-        Ok(volumes) => Ok(volumes),
+        Ok(mounted) => Ok(mounted),
         Err(Refusal::Unreadable(e)) => Err(Denial {
             rule: format!("profiles.{}.containers", p.name),
             field: None,

@@ -1,7 +1,7 @@
 //! The containers and execs a request acts on, held to the profile's `containers` rules.
 //!
 //! Body rules see the containers a client creates. `start`, `restart`, `update`, `attach`,
-//! `exec` and archive uploads and downloads act on any container, with the settings it was created with: a
+//! `exec` and archive uploads, downloads and stats act on any container, with the settings it was created with: a
 //! client allowed to exec could otherwise run commands in a privileged container another client
 //! started, or start one that binds the host's `/`. So for these routes the container's own
 //! settings, as the engine describes them (`GET /containers/{id}/json`), are held to the rules
@@ -22,9 +22,10 @@
 //! rule requires; a container started with `systempaths=unconfined` has empty ones, and is
 //! refused like its create body would have been (a writable `/proc/sys` reaches the host).
 
-use super::body::container::{check_create, CreateView};
+use super::body::container::{check_create, check_host_path, check_writable, CreateView};
+use super::body::json::Value;
 use super::body::mounts;
-use super::body::{BodyError, Fields};
+use super::body::{BodyError, Fields, Violation};
 use super::routes::Route;
 use super::Denial;
 use crate::config::{ContainerRules, Profile};
@@ -36,6 +37,9 @@ pub enum Target {
     Exec(String),
     /// A named volume a create body mounts: an existing one keeps its driver options.
     Volume(String),
+    /// A `VolumesFrom` entry of a create body (`container[:mode]`): the new container gets
+    /// every mount of that container.
+    VolumesFrom(String),
 }
 
 impl Target {
@@ -45,15 +49,19 @@ impl Target {
             Target::Container(name) => format!("/containers/{}/json", encode(name)),
             Target::Exec(id) => format!("/exec/{}/json", encode(id)),
             Target::Volume(name) => format!("/volumes/{}", encode(name)),
+            Target::VolumesFrom(spec) => {
+                format!("/containers/{}/json", encode(volumes_from_name(spec)))
+            }
         }
     }
 }
 
 /// Engine routes that act on an existing container (or exec) with its own settings.
 /// `GET …/archive` reads through the container's mounts (a container that binds `/` hands out
-/// the host's files); `HEAD` (a stat) and `export` (the container's own filesystem, without its
-/// mounts) are left out.
-const ROUTES: [&str; 8] = [
+/// the host's files) and `HEAD …/archive` stats through them (whether a host path exists, its
+/// size, mode and link target); `export` (the container's own filesystem, without its mounts) is
+/// left out.
+const ROUTES: [&str; 9] = [
     "ContainerStart",
     "ContainerRestart",
     "ContainerUpdate",
@@ -62,6 +70,7 @@ const ROUTES: [&str; 8] = [
     "ContainerExec",
     "PutContainerArchive",
     "ContainerArchive",
+    "ContainerArchiveInfo",
 ];
 
 /// The container or exec `route` acts on, read from `path` (unversioned, canonical).
@@ -83,13 +92,25 @@ pub fn target_of(route: &Route, path: &str) -> Option<Target> {
     })
 }
 
+/// The container a `VolumesFrom` entry names (moby's `ParseVolumesFrom`: `container[:mode]`).
+pub fn volumes_from_name(spec: &str) -> &str {
+    spec.split(':').next().unwrap_or_default()
+}
+
+/// Whether a `VolumesFrom` entry takes the mounts read-only (its mode has `ro`).
+fn volumes_from_read_only(spec: &str) -> bool {
+    spec.split_once(':')
+        .is_some_and(|(_, mode)| mode.split(',').any(|o| o == "ro"))
+}
+
 /// What the engine's description of a target says.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Judged {
     /// Nothing the rules refuse.
     Pass,
-    /// An exec whose own settings pass: its container must be judged next.
-    Container(String),
+    /// Its own settings pass; these must be judged next (an exec's container, the volumes a
+    /// container mounts).
+    Next(Vec<Target>),
     Refused(Denial),
 }
 
@@ -108,9 +129,14 @@ pub fn judge_container(p: &Profile, name: &str, inspect: &[u8]) -> Judged {
         host_cgroupns: true,
         ..p.containers.clone()
     };
-    match check_create(&view, &rules, p.images.as_deref()) {
-        Ok(()) => Judged::Pass,
-        Err(v) => Judged::Refused(Denial {
+    let checked = match check_create(&view, &rules, p.images.as_deref()) {
+        Ok(()) => mounts_of(inspect, false, &p.containers),
+        Err(v) => Err(MountsError::Refused(v)),
+    };
+    match checked {
+        Ok(volumes) => next_volumes(volumes),
+        Err(MountsError::Unreadable(e)) => unreadable(p, name, &e.to_string()),
+        Err(MountsError::Refused(v)) => Judged::Refused(Denial {
             rule: if v.rule == "images" {
                 format!("profiles.{}.images", p.name)
             } else {
@@ -150,7 +176,105 @@ pub fn judge_exec(p: &Profile, id: &str, inspect: &[u8]) -> Judged {
             unreadable: false,
         }),
         Ok((_, container)) if container.is_empty() => unreadable(p, id, "it names no container"),
-        Ok((_, container)) => Judged::Container(container),
+        Ok((_, container)) => Judged::Next(vec![Target::Container(container)]),
+    }
+}
+
+/// Judges the engine's answer to `GET /containers/{id}/json` for a `VolumesFrom` entry of a
+/// create body: only its mounts, which the new container gets (read-only with mode `ro`).
+pub fn judge_volumes_from(p: &Profile, spec: &str, inspect: &[u8]) -> Judged {
+    let name = volumes_from_name(spec);
+    match mounts_of(inspect, volumes_from_read_only(spec), &p.containers) {
+        Ok(volumes) => next_volumes(volumes),
+        Err(MountsError::Unreadable(e)) => unreadable(p, name, &e.to_string()),
+        Err(MountsError::Refused(v)) => Judged::Refused(Denial {
+            rule: format!("profiles.{}.containers.{}", p.name, v.rule),
+            field: Some(format!("HostConfig.VolumesFrom: container.{}", v.field)),
+            message: format!(
+                "the container \"{name}\" named in VolumesFrom has mounts this client may not use: {}",
+                v.message
+            ),
+            unreadable: false,
+        }),
+    }
+}
+
+enum MountsError {
+    Unreadable(BodyError),
+    Refused(Violation),
+}
+
+impl From<BodyError> for MountsError {
+    fn from(e: BodyError) -> Self {
+        MountsError::Unreadable(e)
+    }
+}
+
+/// The mounts the engine set a container up with, as it lists them (top-level `Mounts`: its
+/// own binds and volumes, and those it took with `--volumes-from`, which its `HostConfig` does
+/// not show). Bind sources are held to `bind_mounts`, and writable ones (unless `read_only`) to
+/// `read_only_binds`; volumes are returned by name, to be judged by their own options. Types
+/// other than bind, volume, tmpfs and image are refused.
+fn mounts_of(
+    inspect: &[u8],
+    read_only: bool,
+    rules: &ContainerRules,
+) -> Result<Vec<String>, MountsError> {
+    let top = super::body::object(inspect)?;
+    let list = match Fields::new(&top, "").get("Mounts") {
+        None => return Ok(Vec::new()),
+        Some(Value::Array(items)) => items,
+        Some(other) => {
+            return Err(MountsError::Unreadable(BodyError::Type {
+                field: "Mounts".into(),
+                expected: "an array",
+                found: other.kind(),
+            }))
+        }
+    };
+    let mut volumes = Vec::new();
+    for (i, m) in list.iter().enumerate() {
+        let at = format!("Mounts[{i}]");
+        let Value::Object(o) = m else {
+            return Err(MountsError::Unreadable(BodyError::Type {
+                field: at,
+                expected: "an object",
+                found: m.kind(),
+            }));
+        };
+        let f = Fields::new(o, &at);
+        match f.string("Type")?.as_str() {
+            "bind" => {
+                let source = f.string("Source")?;
+                let field = format!("{at}.Source");
+                check_host_path(&source, &field, rules).map_err(MountsError::Refused)?;
+                if f.bool("RW")? && !read_only {
+                    check_writable(&source, &format!("{at}.RW"), rules)
+                        .map_err(MountsError::Refused)?;
+                }
+            }
+            "volume" => volumes.push(f.string("Name")?),
+            "tmpfs" | "image" => {}
+            other => {
+                return Err(MountsError::Refused(Violation::new(
+                    "bind_mounts",
+                    format!("{at}.Type"),
+                    format!("a mount of type \"{other}\" is not allowed for this client"),
+                )))
+            }
+        }
+    }
+    volumes.retain(|v| !v.is_empty());
+    Ok(volumes)
+}
+
+fn next_volumes(mut volumes: Vec<String>) -> Judged {
+    volumes.sort();
+    volumes.dedup();
+    if volumes.is_empty() {
+        Judged::Pass
+    } else {
+        Judged::Next(volumes.into_iter().map(Target::Volume).collect())
     }
 }
 

@@ -39,11 +39,13 @@ impl Proxy {
         target: Target,
         named: bool,
     ) -> Result<Checked, ProxyError> {
-        let mut next = Some(target);
+        // Judged in order: the target, then what it leads to (an exec's container, then a
+        // container's volumes).
+        let mut queue = std::collections::VecDeque::from([target]);
         let mut would = None;
         let mut id = None;
         let mut first = true;
-        while let Some(t) = next.take() {
+        while let Some(t) = queue.pop_front() {
             let (status, body) = self.engine_get(&t.inspect_path()).await?;
             let own = std::mem::take(&mut first) && named;
             if own && status == 404 && !matches!(t, Target::Volume(_)) {
@@ -51,7 +53,7 @@ impl Proxy {
             }
             match self.policy.target_step(access, &t, status, &body) {
                 TargetStep::Pass => {}
-                TargetStep::Next(t) => next = Some(t),
+                TargetStep::Next(more) => queue.extend(more),
                 TargetStep::WouldDeny(d) => would = would.or(Some(d)),
                 TargetStep::Deny(d) => return Ok(Checked::Deny(d)),
             }
@@ -102,5 +104,6 @@ fn engine_message(body: &[u8], t: &Target) -> String {
         Target::Container(n) => format!("No such container: {n}"),
         Target::Exec(n) => format!("No such exec instance: {n}"),
         Target::Volume(n) => format!("get {n}: no such volume"),
+        Target::VolumesFrom(n) => format!("No such container: {n}"),
     })
 }

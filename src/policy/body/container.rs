@@ -611,14 +611,14 @@ fn check_devices(
     }
 }
 
-fn check_host_path(p: &str, field: &str, rules: &ContainerRules) -> Result<(), Violation> {
+pub fn check_host_path(p: &str, field: &str, rules: &ContainerRules) -> Result<(), Violation> {
     if mounts::allowed(p, &rules.bind_mounts) {
         return Ok(());
     }
     Err(Violation::new("bind_mounts", field, host_path_message(p)))
 }
 
-fn check_writable(p: &str, field: &str, rules: &ContainerRules) -> Result<(), Violation> {
+pub fn check_writable(p: &str, field: &str, rules: &ContainerRules) -> Result<(), Violation> {
     if !rules.read_only_binds {
         return Ok(());
     }

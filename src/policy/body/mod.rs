@@ -107,25 +107,39 @@ impl From<Violation> for Refusal {
     }
 }
 
-/// Checks `body` for `kind` against a profile's rules. A create body that passes returns the
-/// named volumes it mounts, whose own options only the engine can tell (`policy::target`).
+/// What a passing create body mounts that only the engine can describe (`policy::target`).
+#[derive(Debug, Default, Clone, PartialEq, Eq)]
+pub struct Mounted {
+    /// Named volumes (`Binds` `name:/dst`, `Mounts` of type `volume`): existing ones keep the
+    /// driver options they were created with.
+    pub volumes: Vec<String>,
+    /// `VolumesFrom` entries as written (`container[:mode]`): the new container gets every
+    /// mount of those containers.
+    pub volumes_from: Vec<String>,
+}
+
+/// Checks `body` for `kind` against a profile's rules. A create body that passes returns what
+/// it mounts whose own settings only the engine can tell.
 pub fn inspect(
     kind: BodyKind,
     rules: &ContainerRules,
     images: Option<&[ImagePattern]>,
     body: &[u8],
-) -> Result<Vec<String>, Refusal> {
+) -> Result<Mounted, Refusal> {
     match kind {
         BodyKind::ContainerCreate => {
             let view = container::CreateView::decode(body)?;
             container::check_create(&view, rules, images)?;
-            return Ok(view.named_volumes());
+            return Ok(Mounted {
+                volumes: view.named_volumes(),
+                volumes_from: view.volumes_from.clone().unwrap_or_default(),
+            });
         }
         BodyKind::ContainerUpdate => container::check_update(body, rules)?,
         BodyKind::ExecCreate => exec::check(body, rules)?,
         BodyKind::VolumeCreate => volume::check(body, rules)?,
     }
-    Ok(Vec::new())
+    Ok(Mounted::default())
 }
 
 /// The body parsed as one JSON object.

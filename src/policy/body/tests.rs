@@ -997,6 +997,15 @@ fn volumes_from() {
         &hc(r#""VolumesFrom":["db"]"#),
         &Pass,
     );
+    // Allowed, the containers named come back to be asked about (their mounts), as written.
+    let body = hc(r#""VolumesFrom":["db:ro","cache"],"Binds":["vol:/v"]"#);
+    assert_eq!(
+        inspect(ContainerCreate, &allowed, None, body.as_bytes()),
+        Ok(super::Mounted {
+            volumes: vec!["vol".into()],
+            volumes_from: vec!["db:ro".into(), "cache".into()],
+        })
+    );
 }
 
 #[test]

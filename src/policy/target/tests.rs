@@ -79,7 +79,7 @@ fn routes_that_act_on_a_container_name_it_in_their_path() {
         ("POST", "/containers/web/kill", None),
         ("GET", "/containers/web/json", None),
         ("GET", "/containers/web/archive", c("web")),
-        ("HEAD", "/containers/web/archive", None),
+        ("HEAD", "/containers/web/archive", c("web")),
         ("GET", "/containers/web/export", None),
         ("DELETE", "/containers/web", None),
         ("POST", "/containers/create", None),
@@ -221,7 +221,7 @@ fn an_exec_is_held_to_its_own_privilege_then_its_container() {
     let e = Target::Exec("e1".into());
     assert_eq!(
         step(&policy, &e, 200, &exec(false, "378d9e00f179")),
-        TargetStep::Next(Target::Container("378d9e00f179".into()))
+        TargetStep::Next(vec![Target::Container("378d9e00f179".into())])
     );
     let s = step(&policy, &e, 200, &exec(true, "378d9e00f179"));
     assert_eq!(
@@ -386,4 +386,116 @@ fn requests_are_pinned_to_the_described_container_id() {
         TargetStep::Deny(d) => assert!(d.message.contains("gives no container ID"), "{d:?}"),
         s => panic!("{s:?}"),
     }
+}
+
+/// A container description with `mounts` as its top-level `Mounts` (what the engine set up,
+/// `--volumes-from` included) and nothing in its `HostConfig` that shows them.
+fn inspect_mounts(mounts: &str) -> Vec<u8> {
+    let text = String::from_utf8(inspect("busybox", "")).unwrap();
+    let spliced = text.replacen(
+        r#""Image":"sha256:315ca70aabda","#,
+        &format!(r#""Image":"sha256:315ca70aabda","Mounts":{mounts},"#),
+        1,
+    );
+    assert_ne!(spliced, text);
+    spliced.into_bytes()
+}
+
+const ROOT_BIND: &str = r#"[{"Type":"bind","Source":"/","Destination":"/host","Mode":"","RW":true,"Propagation":"rprivate"}]"#;
+const CI_BIND_RO: &str = r#"[{"Type":"bind","Source":"/srv/ci/job","Destination":"/w","Mode":"ro","RW":false,"Propagation":"rprivate"}]"#;
+const NAMED: &str = r#"[{"Type":"volume","Name":"hostroot","Source":"/var/lib/docker/volumes/hostroot/_data","Destination":"/host","Driver":"local","Mode":"z","RW":true,"Propagation":""},{"Type":"volume","Name":"cache","Source":"/var/lib/docker/volumes/cache/_data","Destination":"/c","Driver":"local","Mode":"","RW":true,"Propagation":""},{"Type":"tmpfs","Source":"","Destination":"/t","Mode":"","RW":true,"Propagation":""}]"#;
+
+#[test]
+fn a_containers_own_mounts_are_judged_and_its_volumes_asked_about() {
+    let policy = policy("");
+    let web = Target::Container("web".into());
+    // A bind the engine lists (taken with --volumes-from, say) that HostConfig does not show.
+    assert_eq!(
+        refused(&step(&policy, &web, 200, &inspect_mounts(ROOT_BIND))),
+        Some((
+            "profiles.p.containers.bind_mounts".into(),
+            "container.Mounts[0].Source".into()
+        ))
+    );
+    assert_eq!(
+        step(&policy, &web, 200, &inspect_mounts(CI_BIND_RO)),
+        TargetStep::Pass
+    );
+    // Named volumes keep their own options: each is asked about next, once, in order.
+    assert_eq!(
+        step(&policy, &web, 200, &inspect_mounts(NAMED)),
+        TargetStep::Next(vec![
+            Target::Volume("cache".into()),
+            Target::Volume("hostroot".into())
+        ])
+    );
+    let npipe = r#"[{"Type":"npipe","Source":"x","Destination":"/x","RW":true}]"#;
+    assert_eq!(
+        refused(&step(&policy, &web, 200, &inspect_mounts(npipe))),
+        Some((
+            "profiles.p.containers.bind_mounts".into(),
+            "container.Mounts[0].Type".into()
+        ))
+    );
+    // read_only_binds: a writable bind the engine lists is refused, a read-only one passes.
+    let ro = policy_with("", "read_only_binds = true");
+    let rw = CI_BIND_RO.replace(r#""RW":false"#, r#""RW":true"#);
+    assert_eq!(
+        refused(&step(&ro, &web, 200, &inspect_mounts(&rw))),
+        Some((
+            "profiles.p.containers.read_only_binds".into(),
+            "container.Mounts[0].RW".into()
+        ))
+    );
+    assert_eq!(
+        step(&ro, &web, 200, &inspect_mounts(CI_BIND_RO)),
+        TargetStep::Pass
+    );
+}
+
+#[test]
+fn volumes_from_is_held_to_the_mounts_of_the_container_it_names() {
+    let policy = policy_with("", "volumes_from = true");
+    let from = |spec: &str| Target::VolumesFrom(spec.into());
+    assert_eq!(
+        from("data:ro").inspect_path(),
+        "/containers/data/json",
+        "the container part of container[:mode]"
+    );
+    let s = step(&policy, &from("admin"), 200, &inspect_mounts(ROOT_BIND));
+    assert_eq!(
+        refused(&s),
+        Some((
+            "profiles.p.containers.bind_mounts".into(),
+            "HostConfig.VolumesFrom: container.Mounts[0].Source".into()
+        ))
+    );
+    // Only its mounts count: a privileged source lends no privilege.
+    let privileged = inspect("busybox", r#","Privileged":true"#);
+    assert_eq!(
+        step(&policy, &from("p"), 200, &privileged),
+        TargetStep::Pass
+    );
+    assert_eq!(
+        step(&policy, &from("data"), 200, &inspect_mounts(NAMED)),
+        TargetStep::Next(vec![
+            Target::Volume("cache".into()),
+            Target::Volume("hostroot".into())
+        ])
+    );
+    // Under read_only_binds, `:ro` takes the source's writable binds read-only.
+    let ro = policy_with("", "volumes_from = true\nread_only_binds = true");
+    let rw = inspect_mounts(&CI_BIND_RO.replace(r#""RW":false"#, r#""RW":true"#));
+    assert!(refused(&step(&ro, &from("data"), 200, &rw)).is_some());
+    assert!(refused(&step(&ro, &from("data:rw"), 200, &rw)).is_some());
+    assert_eq!(step(&ro, &from("data:ro"), 200, &rw), TargetStep::Pass);
+    assert_eq!(step(&ro, &from("data:ro,z"), 200, &rw), TargetStep::Pass);
+    // It must exist now: a container that appears after the check could be anything.
+    assert_eq!(
+        refused(&step(&policy, &from("later"), 404, b"")),
+        Some((
+            "profiles.p.containers.volumes_from".into(),
+            "HostConfig.VolumesFrom".into()
+        ))
+    );
 }
