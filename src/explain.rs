@@ -219,7 +219,8 @@ pub fn explain(
             None => return x,
         }
     }
-    check_targets(&mut x, policy, &access, targets, ask);
+    let named = verdict.target.is_some();
+    check_targets(&mut x, policy, &access, targets, named, ask);
     x
 }
 
@@ -261,16 +262,20 @@ fn inspect_body(
 }
 
 /// The target stage of [`explain`]: the engine describes each container, exec or volume the
-/// request acts on, and policy judges it, as `serve` does.
+/// request acts on, and policy judges it, as `serve` does. `named`: the first target is what
+/// the path names; one the engine cannot describe (unknown, ambiguous) gets the engine's own
+/// answer, and the request goes no further.
 fn check_targets(
     x: &mut Explanation,
     policy: &Policy,
     access: &Access,
     targets: Vec<Target>,
+    named: bool,
     ask: &mut Ask<'_>,
 ) {
     let mut queue = targets;
     queue.reverse();
+    let mut first = named;
     while let Some(t) = queue.pop() {
         let (status, body) = match ask(&t.inspect_path()) {
             Ok(answer) => answer,
@@ -287,6 +292,13 @@ fn check_targets(
             Target::Volume(n) => ("volume", n),
             Target::VolumesFrom(n) => ("volumes-from container", n),
         };
+        if std::mem::take(&mut first) && status >= 400 && status != 502 {
+            x.targets.push(format!(
+                "{kind} \"{name}\": the engine cannot describe it and answers {status} itself"
+            ));
+            x.status = Some(status);
+            return;
+        }
         x.targets.push(match status {
             404 => format!("{kind} \"{name}\": the engine has none yet"),
             _ => format!("{kind} \"{name}\": its own settings checked (engine status {status})"),

@@ -99,7 +99,9 @@ fn ci_runs_ordinary_containers_and_nothing_that_reaches_the_host() {
     // The ci profile itself has no exec and no hijack.
     let out = ci.run(&["exec", &ok, "true"]);
     assert!(String::from_utf8_lossy(&out.stderr).contains("dockgate: access denied"));
-    let mount = format!("type=bind,source={},target=/w", prefix.display());
+    let mount = format!("type=bind,source={},target=/w,readonly", prefix.display());
+    let writable_mount = format!("type=bind,source={},target=/w", prefix.display());
+    let writable_bind = format!("{}:/w", prefix.join("work").display());
     let ok2 = unique("ci-ok");
     ci.ok(&[
         "create", "--name", &ok2, "--label", &lbl, "--mount", &mount, &image, "true",
@@ -126,6 +128,13 @@ fn ci_runs_ordinary_containers_and_nothing_that_reaches_the_host() {
         (vec!["-v", &outside], "ci2", "bind_mounts"),
         (vec!["-v", &dotdot], "ci2", "bind_mounts"),
         (vec!["--mount", &outside_mount], "ci2", "bind_mounts"),
+        // Inside the prefix, but writable: a job could plant a link there.
+        (
+            vec!["--mount", &writable_mount],
+            "writable",
+            "read_only_binds",
+        ),
+        (vec!["-v", &writable_bind], "writable", "read_only_binds"),
         (vec!["--pid", "host"], "host", "host_namespaces"),
         (vec!["--network", "host"], "host", "host_namespaces"),
         (vec!["--ipc", "host"], "host", "host_namespaces"),

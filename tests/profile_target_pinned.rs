@@ -1,10 +1,12 @@
 //! A target check is pinned to the container it judged: the request goes on with the container's
 //! full ID in place of the name it was sent with, so a rename or recreate between the check and
 //! the request (another client renaming an admin's privileged container to the checked name)
-//! cannot swap in another container. A name the engine does not know is answered with the
-//! engine's own 404, not sent on under a name some container could take meanwhile. The real
-//! engine cannot be made to rename at that instant, so a scripted engine answers the inspect
-//! and records what reaches it.
+//! cannot swap in another container. A name the engine does not know (or finds ambiguous) is
+//! answered with the engine's own error, not sent on under a name some container could take meanwhile. A create
+//! body's `VolumesFrom` names cannot be pinned (the body goes on exactly as inspected), so the
+//! container the engine makes from it is judged by its ID afterwards, and removed if another
+//! container took the name in between. The real engine cannot be made to rename at that
+//! instant, so a scripted engine answers and records what reaches it.
 
 mod common;
 
@@ -27,17 +29,29 @@ cn = "ops"
 access = "ops"
 
 [profiles.ops]
-allow = ["POST /containers/{id}/start", "PUT /containers/{id}/archive"]
+allow = ["POST /containers/{id}/start", "PUT /containers/{id}/archive", "POST /containers/create"]
+[profiles.ops.containers]
+volumes_from = true
 "#;
+
+/// The container the engine makes from a create with `"VolumesFrom":["data"]`.
+const NEW_ID: &str = "9a8b7c6d5e4f30211203f4e5d6c7b8a99a8b7c6d5e4f30211203f4e5d6c7b8a9";
 
 /// An ordinary container as the engine describes it.
 fn described() -> String {
+    described_as(ID, "[]")
+}
+
+/// A container `id` with `mounts` as the engine lists them.
+fn described_as(id: &str, mounts: &str) -> String {
     format!(
-        r#"{{"Id":"{ID}","Name":"/web","Config":{{"Image":"busybox"}},"HostConfig":{{"NetworkMode":"default","CgroupnsMode":"host","MaskedPaths":["/proc/asound","/proc/acpi","/proc/kcore","/proc/keys","/proc/latency_stats","/proc/timer_list","/proc/timer_stats","/proc/sched_debug","/proc/scsi","/sys/firmware"],"ReadonlyPaths":["/proc/bus","/proc/fs","/proc/irq","/proc/sys","/proc/sysrq-trigger"]}}}}"#
+        r#"{{"Id":"{id}","Name":"/web","Config":{{"Image":"busybox"}},"Mounts":{mounts},"HostConfig":{{"NetworkMode":"default","CgroupnsMode":"host","MaskedPaths":["/proc/asound","/proc/acpi","/proc/kcore","/proc/keys","/proc/latency_stats","/proc/timer_list","/proc/timer_stats","/proc/sched_debug","/proc/scsi","/sys/firmware"],"ReadonlyPaths":["/proc/bus","/proc/fs","/proc/irq","/proc/sys","/proc/sysrq-trigger"]}}}}"#
     )
 }
 
-/// Knows one container, `web`; records each request line it gets.
+/// Knows `web` and `data`, two ordinary containers. A create is answered with `NEW_ID`, a
+/// container that (as if `data` had been swapped for another container in between) got the
+/// host's `/` bound in. Records each request line it gets.
 fn engine(seen: Arc<Mutex<Vec<String>>>) -> FakeEngine {
     FakeEngine::start(move |mut s| {
         let seen = seen.clone();
@@ -45,8 +59,38 @@ fn engine(seen: Arc<Mutex<Vec<String>>>) -> FakeEngine {
             while let Some(head) = read_head(&mut s).await {
                 let line = head.lines().next().unwrap_or_default().to_string();
                 seen.lock().unwrap().push(line.clone());
-                let (status, body) = if line.starts_with("GET /containers/web/json ") {
+                let length: usize = head
+                    .lines()
+                    .find_map(|l| {
+                        l.to_ascii_lowercase()
+                            .strip_prefix("content-length:")
+                            .map(|v| v.trim().parse().unwrap_or(0))
+                    })
+                    .unwrap_or(0);
+                let mut body = vec![0u8; length];
+                if tokio::io::AsyncReadExt::read_exact(&mut s, &mut body)
+                    .await
+                    .is_err()
+                {
+                    return;
+                }
+                let root = r#"[{"Type":"bind","Source":"/","Destination":"/host","RW":true}]"#;
+                let (status, body) = if line.starts_with("GET /containers/web/json ")
+                    || line.starts_with("GET /containers/data/json ")
+                {
                     ("200 OK", described())
+                } else if line.starts_with(&format!("GET /containers/{NEW_ID}/json ")) {
+                    ("200 OK", described_as(NEW_ID, root))
+                } else if line.starts_with("GET /containers/7/json ") {
+                    (
+                        "500 Internal Server Error",
+                        r#"{"message":"Multiple IDs found with provided prefix: 7"}"#.to_string(),
+                    )
+                } else if line.starts_with("POST /v1.41/containers/create ") {
+                    (
+                        "201 Created",
+                        format!(r#"{{"Id":"{NEW_ID}","Warnings":[]}}"#),
+                    )
                 } else if line.starts_with("GET ") {
                     let name = line.split('/').nth(2).unwrap_or_default();
                     (
@@ -123,4 +167,56 @@ async fn the_engine_acts_on_the_container_that_was_judged() {
     });
     assert_eq!(end["status"], 404, "{end}");
     assert_eq!(end["decision"], "allow", "{end}");
+
+    // An ID prefix the engine finds ambiguous: its own answer, as it would give it.
+    seen.lock().unwrap().clear();
+    let reply = request(gw.addr, &pki, &ops, post("/v1.41/containers/7/start")).await;
+    assert_eq!(reply.status, 500, "{}", reply.text());
+    assert_eq!(
+        reply.message(),
+        "Multiple IDs found with provided prefix: 7"
+    );
+    assert_eq!(
+        seen.lock().unwrap().clone(),
+        ["GET /containers/7/json HTTP/1.1"]
+    );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_container_made_from_a_swapped_volumes_from_source_is_removed() {
+    let seen = Arc::new(Mutex::new(Vec::new()));
+    let fake = engine(seen.clone());
+    let pki = Pki::new();
+    let gw = tokio::task::block_in_place(|| Process::start(&pki, &fake.socket, RULES));
+    let ops = pki.client("ops");
+
+    let body = r#"{"Image":"busybox","HostConfig":{"VolumesFrom":["data:ro"]}}"#;
+    let create = Request::post("/v1.41/containers/create")
+        .header("host", "localhost")
+        .header("content-type", "application/json")
+        .body(Full::new(Bytes::from(body)))
+        .expect("request");
+    let reply = request(gw.addr, &pki, &ops, create).await;
+    assert_eq!(reply.status, 403, "{}", reply.text());
+    assert!(
+        reply.message().contains("mounting the host path \"/\""),
+        "{}",
+        reply.text()
+    );
+    assert_eq!(
+        seen.lock().unwrap().clone(),
+        [
+            "GET /containers/data/json HTTP/1.1".to_string(),
+            "POST /v1.41/containers/create HTTP/1.1".to_string(),
+            format!("GET /containers/{NEW_ID}/json HTTP/1.1"),
+            format!("DELETE /containers/{NEW_ID}?force=1&v=1 HTTP/1.1"),
+        ],
+        "checked before, made, judged by its ID, removed"
+    );
+    let end = tokio::task::block_in_place(|| {
+        common::policy::audit_line(&gw, "ops", "POST", "/containers/create")
+    });
+    assert_eq!(end["status"], 403, "{end}");
+    assert_eq!(end["decision"], "deny", "{end}");
+    assert_eq!(end["rule"], "profiles.ops.containers.bind_mounts", "{end}");
 }

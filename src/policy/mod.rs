@@ -270,7 +270,9 @@ impl Policy {
         };
         let mounted = profile::judge_body(p?, kind, body)?;
         let volumes = mounted.volumes.into_iter().map(target::Target::Volume);
-        let from = mounted.volumes_from.into_iter();
+        // An entry without a name is the engine's to refuse ("invalid name or ID").
+        let from = (mounted.volumes_from.into_iter())
+            .filter(|spec| !target::volumes_from_name(spec).is_empty());
         Ok(volumes
             .chain(from.map(target::Target::VolumesFrom))
             .collect())

@@ -92,9 +92,12 @@ pub fn target_of(route: &Route, path: &str) -> Option<Target> {
     })
 }
 
-/// The container a `VolumesFrom` entry names (moby's `ParseVolumesFrom`: `container[:mode]`).
+/// The container a `VolumesFrom` entry names (moby's `ParseVolumesFrom`: `container[:mode]`),
+/// without the `/` that names have in the engine's own listings (it looks `name` and `/name` up
+/// alike).
 pub fn volumes_from_name(spec: &str) -> &str {
-    spec.split(':').next().unwrap_or_default()
+    let name = spec.split(':').next().unwrap_or_default();
+    name.strip_prefix('/').unwrap_or(name)
 }
 
 /// Whether a `VolumesFrom` entry takes the mounts read-only (its mode has `ro`).

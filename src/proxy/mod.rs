@@ -95,6 +95,14 @@ fn engine_failed(e: &ProxyError) {
     }
 }
 
+/// What a forwarded request still carries of its checks.
+struct Checks {
+    /// The body policy read, to be forwarded exactly.
+    inspected: Option<(Bytes, budget::Held)>,
+    /// A create whose new container must be judged before its answer goes back.
+    created: Option<crate::config::Access>,
+}
+
 /// The size of the request head as sent: request line, header lines, blank line.
 fn head_size<B>(req: &Request<B>) -> usize {
     let line = req.method().as_str().len() + req.uri().to_string().len() + "  HTTP/1.1\r\n".len();
@@ -216,6 +224,9 @@ impl Proxy {
         let mut denial = verdict.denial.clone();
         let mut req = req;
         let mut inspected = None;
+        // A create that takes volumes from other containers: the container it makes is judged
+        // too (`check_created`).
+        let mut created_check = None;
         // The target the path names first, then the volumes a create body mounts.
         let mut targets: Vec<_> = verdict.target.clone().into_iter().collect();
         if let (Some(kind), Some(access)) = (verdict.inspect, access.as_ref()) {
@@ -224,7 +235,13 @@ impl Proxy {
                 Err(err) => return Ok(err.into_response(noted(AuditDecision::Deny, None))),
             };
             match self.policy.body_outcome(access, kind, &bytes) {
-                BodyOutcome::Pass(volumes) => targets.extend(volumes),
+                BodyOutcome::Pass(more) => {
+                    let from = |t: &_| matches!(t, crate::policy::target::Target::VolumesFrom(_));
+                    if more.iter().any(from) {
+                        created_check = Some(access.clone());
+                    }
+                    targets.extend(more);
+                }
                 BodyOutcome::WouldDeny(d) => {
                     audit_decision = AuditDecision::WouldDeny;
                     denial = Some(d);
@@ -260,9 +277,10 @@ impl Proxy {
                         let r = noted(AuditDecision::Deny, Some(&d));
                         return Ok(ProxyError::Denied(d.message).into_response(r));
                     }
-                    Ok(target::Checked::Missing(message)) => {
+                    Ok(target::Checked::Unresolved { status, message }) => {
                         let r = noted(AuditDecision::Allow, None);
-                        return Ok(ProxyError::EngineNotFound(message).into_response(r));
+                        let err = ProxyError::EngineSaid { status, message };
+                        return Ok(err.into_response(r));
                     }
                     Err(e) => {
                         engine_failed(&e);
@@ -298,7 +316,11 @@ impl Proxy {
             );
         }
         session.begin(&view, &record.counters);
-        Ok(self.forward(session, req, upgrade, inspected, record).await)
+        let checks = Checks {
+            inspected,
+            created: created_check,
+        };
+        Ok(self.forward(session, req, upgrade, checks, record).await)
     }
 
     /// Receives the body of a request whose body policy must read: whole, at most
@@ -338,11 +360,11 @@ impl Proxy {
         session: Arc<Session>,
         mut req: Request<Incoming>,
         upgrade: Option<HeaderValue>,
-        inspected: Option<(Bytes, budget::Held)>,
+        checks: Checks,
         mut record: AuditRecord,
     ) -> Response<ResponseBody> {
         let client_upgrade = upgrade.as_ref().map(|_| hyper::upgrade::on(&mut req));
-        let upstream_req = match self.upstream_request(req, upgrade, inspected, &record) {
+        let upstream_req = match self.upstream_request(req, upgrade, checks.inspected, &record) {
             Ok(r) => r,
             Err(e) => return e.into_response(record),
         };
@@ -357,6 +379,11 @@ impl Proxy {
             m.engine_contact(true);
         }
         record.counters.set_status(resp.status().as_u16());
+        if let Some(access) = checks.created {
+            if resp.status() == StatusCode::CREATED {
+                return self.after_create(resp, sender, &access, record).await;
+            }
+        }
         if resp.status() == StatusCode::SWITCHING_PROTOCOLS {
             let Some(client_upgrade) = client_upgrade else {
                 return ProxyError::UnexpectedUpgrade.into_response(record);
@@ -387,6 +414,41 @@ impl Proxy {
         headers::strip_hop_by_hop(&mut parts.headers);
         let body = ResponseBody::stream(body, record).returning(sender, self.upstream.pool.clone());
         Response::from_parts(parts, body)
+    }
+
+    /// The engine's answer to a create whose container must be judged as the engine made it
+    /// (`check_created`): passed on, or the container removed and the create refused.
+    async fn after_create(
+        &self,
+        resp: Response<Incoming>,
+        sender: upstream::Sender,
+        access: &crate::config::Access,
+        mut record: AuditRecord,
+    ) -> Response<ResponseBody> {
+        let (mut parts, body) = resp.into_parts();
+        let checked = match self.read_answer(body, sender).await {
+            Ok(Some(bytes)) => self.check_created(access, &bytes).await.map(|d| (bytes, d)),
+            Ok(None) => Err(ProxyError::Unverifiable(
+                "the engine's answer to the create is too large to read".into(),
+            )),
+            Err(e) => Err(e),
+        };
+        match checked {
+            Ok((bytes, None)) => {
+                headers::strip_hop_by_hop(&mut parts.headers);
+                Response::from_parts(parts, ResponseBody::full(bytes, Some(record)))
+            }
+            Ok((_, Some(d))) => {
+                record.decision = AuditDecision::Deny;
+                record.rule = d.rule;
+                record.field = d.field.unwrap_or_default();
+                ProxyError::Denied(d.message).into_response(record)
+            }
+            Err(e) => {
+                engine_failed(&e);
+                e.into_response(record)
+            }
+        }
     }
 
     /// Sends `req` on an idle engine connection from the pool, or a new one; the connection

@@ -38,9 +38,10 @@ pub enum ProxyError {
     Denied(String),
     #[error("dockgate: access denied: {0}")]
     BodyUnreadable(String),
-    /// The engine does not know what the request names: its own message, as it would answer.
-    #[error("{0}")]
-    EngineNotFound(String),
+    /// The engine cannot resolve what the request names (unknown, ambiguous): its own status
+    /// and message, as it would answer the request.
+    #[error("{message}")]
+    EngineSaid { status: u16, message: String },
     #[error("dockgate: access denied: the request body is over the gateway's inspection limit of {limit} bytes (limits.max_inspected_body)")]
     BodyTooLarge { limit: usize },
     #[error("dockgate: the gateway is inspecting {total} bytes of request bodies already, its limit (limits.max_inspected_total); try again later")]
@@ -53,6 +54,9 @@ pub enum ProxyError {
     Upstream(#[from] UpstreamError),
     #[error("dockgate: the Docker Engine switched protocols on a request that did not ask to")]
     UnexpectedUpgrade,
+    /// What a request did could not be checked against the profile afterwards.
+    #[error("dockgate: {0}")]
+    Unverifiable(String),
     #[error("dockgate: the request head is {size} bytes, over the gateway's limit of {limit} (limits.max_header_bytes)")]
     HeadTooLarge { size: usize, limit: usize },
 }
@@ -66,7 +70,9 @@ impl ProxyError {
             | ProxyError::BodyUnreadable(_)
             | ProxyError::BodyFraming => StatusCode::BAD_REQUEST,
             ProxyError::BodyTooLarge { .. } => StatusCode::PAYLOAD_TOO_LARGE,
-            ProxyError::EngineNotFound(_) => StatusCode::NOT_FOUND,
+            ProxyError::EngineSaid { status, .. } => {
+                StatusCode::from_u16(*status).unwrap_or(StatusCode::BAD_GATEWAY)
+            }
             ProxyError::TooManyConnections(_) => StatusCode::TOO_MANY_REQUESTS,
             ProxyError::BodyTimeout { .. } => StatusCode::REQUEST_TIMEOUT,
             ProxyError::AtCapacity
@@ -79,7 +85,9 @@ impl ProxyError {
             | ProxyError::Forbidden { .. }
             | ProxyError::Denied(_)
             | ProxyError::NoLongerAdmitted(_) => StatusCode::FORBIDDEN,
-            ProxyError::Upstream(_) | ProxyError::UnexpectedUpgrade => StatusCode::BAD_GATEWAY,
+            ProxyError::Upstream(_)
+            | ProxyError::UnexpectedUpgrade
+            | ProxyError::Unverifiable(_) => StatusCode::BAD_GATEWAY,
         }
     }
 

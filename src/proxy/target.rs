@@ -2,7 +2,7 @@
 //! (see `policy::target`): the same engine connections as requests, one `GET` per step.
 
 use bytes::{Bytes, BytesMut};
-use http::{header, Request};
+use http::{header, Method, Request};
 use http_body_util::BodyExt;
 
 use super::{Proxy, ProxyError, RequestBody};
@@ -25,8 +25,12 @@ pub enum Checked {
         id: Option<String>,
     },
     Deny(Denial),
-    /// The engine does not know the container or exec the request names: its own 404 message.
-    Missing(String),
+    /// The engine could not describe the container or exec the request names (it does not know
+    /// it, or the name is ambiguous): its own status and message, which the request would get.
+    Unresolved {
+        status: u16,
+        message: String,
+    },
 }
 
 impl Proxy {
@@ -48,8 +52,10 @@ impl Proxy {
         while let Some(t) = queue.pop_front() {
             let (status, body) = self.engine_get(&t.inspect_path()).await?;
             let own = std::mem::take(&mut first) && named;
-            if own && status == 404 && !matches!(t, Target::Volume(_)) {
-                return Ok(Checked::Missing(engine_message(&body, &t)));
+            let unresolved = status >= 400 && status != 502;
+            if own && unresolved && !matches!(t, Target::Volume(_)) {
+                let message = engine_message(&body, &t);
+                return Ok(Checked::Unresolved { status, message });
             }
             match self.policy.target_step(access, &t, status, &body) {
                 TargetStep::Pass => {}
@@ -67,9 +73,50 @@ impl Proxy {
         })
     }
 
+    /// After a create whose body takes volumes from other containers: the new container as the
+    /// engine describes it (the mounts it was given, whatever those containers were by then) is
+    /// judged like a target, by its ID. A refused one is removed again, and the denial returned.
+    /// A `VolumesFrom` entry names its container by name, and the body goes on exactly as
+    /// inspected, so this is what holds when another container took that name after the check.
+    pub(super) async fn check_created(
+        &self,
+        access: &Access,
+        created: &[u8],
+    ) -> Result<Option<Denial>, ProxyError> {
+        let Some(id) = crate::policy::target::described_id(created) else {
+            return Err(ProxyError::Unverifiable(
+                "the engine's answer to the create names no container ID".into(),
+            ));
+        };
+        let checked = self
+            .check_target(access, Target::Container(id.clone()), false)
+            .await?;
+        let Checked::Deny(denial) = checked else {
+            return Ok(None);
+        };
+        let (status, _) = self
+            .engine_call(Method::DELETE, &format!("/containers/{id}?force=1&v=1"))
+            .await?;
+        if !matches!(status, 204 | 404) {
+            tracing::warn!(
+                container = %id,
+                status,
+                "a container created against the profile's rules could not be removed"
+            );
+        }
+        Ok(Some(denial))
+    }
+
     /// `GET path` on the engine: its status and body.
     async fn engine_get(&self, path: &str) -> Result<(u16, Bytes), ProxyError> {
-        let req = Request::get(path)
+        self.engine_call(Method::GET, path).await
+    }
+
+    /// `METHOD path` on the engine, without a body: its status and body.
+    async fn engine_call(&self, method: Method, path: &str) -> Result<(u16, Bytes), ProxyError> {
+        let req = Request::builder()
+            .method(method)
+            .uri(path)
             .header(header::HOST, "docker")
             .body(RequestBody::full(
                 Bytes::new(),
@@ -79,19 +126,31 @@ impl Proxy {
             .map_err(|_| ProxyError::BadTarget)?;
         let (resp, sender) = self.send(req).await?;
         let status = resp.status().as_u16();
-        let mut body = resp.into_body();
+        match self.read_answer(resp.into_body(), sender).await? {
+            Some(body) => Ok((status, body)),
+            None => Ok((502, Bytes::new())),
+        }
+    }
+
+    /// Reads a short answer of the engine whole (at most `MAX_DESCRIPTION`; `None` past it)
+    /// and gives its connection back to the pool.
+    pub(super) async fn read_answer(
+        &self,
+        mut body: hyper::body::Incoming,
+        sender: super::upstream::Sender,
+    ) -> Result<Option<Bytes>, ProxyError> {
         let mut out = BytesMut::new();
         while let Some(frame) = body.frame().await {
             let frame = frame.map_err(|e| ProxyError::Upstream(self.upstream.request_error(e)))?;
             if let Some(data) = frame.data_ref() {
                 if out.len() + data.len() > MAX_DESCRIPTION {
-                    return Ok((502, Bytes::new()));
+                    return Ok(None);
                 }
                 out.extend_from_slice(data);
             }
         }
         self.upstream.pool.put(sender);
-        Ok((status, out.freeze()))
+        Ok(Some(out.freeze()))
     }
 }
 

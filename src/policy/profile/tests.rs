@@ -889,6 +889,26 @@ fn warnings_name_power_routes() {
 images = ["busybox"]"#,
             &[],
         ),
+        // Writable binds: a planted link reaches any host path at the next mount.
+        (
+            r#"allow = ["POST /containers/create"]
+[profiles.p.containers]
+bind_mounts = ["/srv/ci", "/srv/cache"]"#,
+            &["profiles.p: containers may bind /srv/ci, /srv/cache writable: a client can plant a symbolic link there, and the engine follows it each time it mounts (every start, the restarts of a restart policy included), so any host path is within its reach; set read_only_binds = true to prevent it"],
+        ),
+        (
+            r#"allow = ["POST /containers/create"]
+[profiles.p.containers]
+bind_mounts = ["/srv/ci"]
+read_only_binds = true"#,
+            &[],
+        ),
+        (
+            r#"allow = ["read-only"]
+[profiles.p.containers]
+bind_mounts = ["/srv/ci"]"#,
+            &[],
+        ),
         (
             r#"allow = ["POST /containers/create"]
 images = []"#,

@@ -462,6 +462,17 @@ fn volumes_from_is_held_to_the_mounts_of_the_container_it_names() {
         "/containers/data/json",
         "the container part of container[:mode]"
     );
+    assert_eq!(from("/data:rw,z").inspect_path(), "/containers/data/json");
+    // A create body's entries come back to be asked about; one without a name is the
+    // engine's to refuse.
+    assert_eq!(
+        policy.body_outcome(
+            &p(),
+            crate::policy::BodyKind::ContainerCreate,
+            br#"{"HostConfig":{"VolumesFrom":[":ro","/data","cache:ro"]}}"#
+        ),
+        crate::policy::BodyOutcome::Pass(vec![from("/data"), from("cache:ro")])
+    );
     let s = step(&policy, &from("admin"), 200, &inspect_mounts(ROOT_BIND));
     assert_eq!(
         refused(&s),
