@@ -246,7 +246,7 @@ pub fn warnings(p: &Profile) -> Vec<String> {
     let creates = ["ContainerCreate", "VolumeCreate"]
         .iter()
         .filter_map(|n| routes::by_name(n))
-        .any(|r| allows(r));
+        .any(allows);
     if creates && !p.containers.bind_mounts.is_empty() && !p.containers.read_only_binds {
         out.push(format!(
             "profiles.{}: containers may bind {} writable: a client can plant a symbolic link there, and the engine follows it each time it mounts (every start, the restarts of a restart policy included), so any host path is within its reach; set read_only_binds = true to prevent it",
