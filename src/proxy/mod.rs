@@ -433,22 +433,29 @@ impl Proxy {
             )),
             Err(e) => Err(e),
         };
-        match checked {
-            Ok((bytes, None)) => {
-                headers::strip_hop_by_hop(&mut parts.headers);
-                Response::from_parts(parts, ResponseBody::full(bytes, Some(record)))
+        let (bytes, outcome) = match checked {
+            Ok(c) => c,
+            Err(e) => {
+                engine_failed(&e);
+                return e.into_response(record);
             }
-            Ok((_, Some(d))) => {
+        };
+        match outcome {
+            Some(target::Checked::Deny(d)) => {
                 record.decision = AuditDecision::Deny;
                 record.rule = d.rule;
                 record.field = d.field.unwrap_or_default();
-                ProxyError::Denied(d.message).into_response(record)
+                return ProxyError::Denied(d.message).into_response(record);
             }
-            Err(e) => {
-                engine_failed(&e);
-                e.into_response(record)
+            Some(target::Checked::WouldDeny { denial: d, .. }) if record.rule.is_empty() => {
+                record.decision = AuditDecision::WouldDeny;
+                record.rule = d.rule;
+                record.field = d.field.unwrap_or_default();
             }
+            _ => {}
         }
+        headers::strip_hop_by_hop(&mut parts.headers);
+        Response::from_parts(parts, ResponseBody::full(bytes, Some(record)))
     }
 
     /// Sends `req` on an idle engine connection from the pool, or a new one; the connection

@@ -75,14 +75,15 @@ impl Proxy {
 
     /// After a create whose body takes volumes from other containers: the new container as the
     /// engine describes it (the mounts it was given, whatever those containers were by then) is
-    /// judged like a target, by its ID. A refused one is removed again, and the denial returned.
+    /// judged like a target, by its ID. A refused one is removed again (in report mode it stays,
+    /// and the denial is only returned).
     /// A `VolumesFrom` entry names its container by name, and the body goes on exactly as
     /// inspected, so this is what holds when another container took that name after the check.
     pub(super) async fn check_created(
         &self,
         access: &Access,
         created: &[u8],
-    ) -> Result<Option<Denial>, ProxyError> {
+    ) -> Result<Option<Checked>, ProxyError> {
         let Some(id) = crate::policy::target::described_id(created) else {
             return Err(ProxyError::Unverifiable(
                 "the engine's answer to the create names no container ID".into(),
@@ -91,8 +92,10 @@ impl Proxy {
         let checked = self
             .check_target(access, Target::Container(id.clone()), false)
             .await?;
-        let Checked::Deny(denial) = checked else {
-            return Ok(None);
+        let denial = match checked {
+            Checked::Deny(d) => d,
+            Checked::WouldDeny { .. } => return Ok(Some(checked)),
+            _ => return Ok(None),
         };
         let (status, _) = self
             .engine_call(Method::DELETE, &format!("/containers/{id}?force=1&v=1"))
@@ -104,7 +107,7 @@ impl Proxy {
                 "a container created against the profile's rules could not be removed"
             );
         }
-        Ok(Some(denial))
+        Ok(Some(Checked::Deny(denial)))
     }
 
     /// `GET path` on the engine: its status and body.
