@@ -49,10 +49,18 @@ pub fn bind_read_only(spec: &str) -> bool {
     parts.len() == 3 && parts[2].split(',').any(|o| o == "ro")
 }
 
-/// Whether local volume options mount read-only (`o` has `ro`).
+/// Whether local volume options mount read-only, as the engine applies `o` (moby's
+/// `mount.parseOptions`): items in order, untrimmed, each `ro` setting the read-only flag and
+/// each `rw` clearing it, so `bind,ro,rw` is writable and ` ro` is no flag at all.
 pub fn options_read_only(opts: &std::collections::BTreeMap<String, String>) -> bool {
-    opts.get("o")
-        .is_some_and(|o| o.split(',').any(|x| x.trim() == "ro"))
+    let Some(o) = opts.get("o") else {
+        return false;
+    };
+    o.split(',').fold(false, |ro, item| match item {
+        "ro" => true,
+        "rw" => false,
+        _ => ro,
+    })
 }
 
 /// Why a volume may not be mounted under a profile's rules.

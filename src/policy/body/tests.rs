@@ -1572,4 +1572,18 @@ fn read_only_binds_require_every_allowed_host_path_read_only() {
         &Deny("read_only_binds", "DriverOpts.o"),
     );
     check(VolumeCreate, &ci(), None, &vol("bind"), &Pass);
+    // The engine applies `o` in order and untrimmed: the last of `ro`/`rw` decides, and ` ro`
+    // is no flag.
+    for o in ["bind,rw,ro", "ro,bind", "rbind,ro,ro"] {
+        check(VolumeCreate, &ro, None, &vol(o), &Pass);
+    }
+    for o in ["bind,ro,rw", "bind, ro", "bind,ro ", "bind,RO", "bind,readonly"] {
+        check(
+            VolumeCreate,
+            &ro,
+            None,
+            &vol(o),
+            &Deny("read_only_binds", "DriverOpts.o"),
+        );
+    }
 }
