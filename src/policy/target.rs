@@ -22,7 +22,9 @@
 //! rule requires; a container started with `systempaths=unconfined` has empty ones, and is
 //! refused like its create body would have been (a writable `/proc/sys` reaches the host).
 
-use super::body::container::{check_create, check_host_path, check_writable, CreateView};
+use super::body::container::{
+    check_create, check_host_path, check_writable, shared_propagation, CreateView,
+};
 use super::body::json::Value;
 use super::body::mounts;
 use super::body::{BodyError, Fields, Violation};
@@ -251,6 +253,10 @@ fn mounts_of(
                 let source = f.string("Source")?;
                 let field = format!("{at}.Source");
                 check_host_path(&source, &field, rules).map_err(MountsError::Refused)?;
+                if mounts::propagation_shares(&f.string("Propagation")?) {
+                    let field = format!("{at}.Propagation");
+                    return Err(MountsError::Refused(shared_propagation(&source, &field)));
+                }
                 if f.bool("RW")? && !read_only {
                     check_writable(&source, &format!("{at}.RW"), rules)
                         .map_err(MountsError::Refused)?;

@@ -166,6 +166,9 @@ pub struct MountView {
     /// mounts below it stay writable. Not part of the differential view.
     #[serde(skip)]
     pub read_only_non_recursive: bool,
+    /// `BindOptions.Propagation`. Not part of the differential view.
+    #[serde(skip)]
+    pub propagation: String,
 }
 
 /// What a create body asks of the host, read as the engine reads it. Serialised, it is the
@@ -308,10 +311,13 @@ fn mount(m: &Value, at: &str) -> Result<MountView, BodyError> {
         options: None,
         read_only: f.bool("ReadOnly")?,
         read_only_non_recursive: false,
+        propagation: String::new(),
     };
     if let Some(bo) = f.object("BindOptions")? {
         let path = f.path("BindOptions");
-        view.read_only_non_recursive = Fields::new(bo, &path).bool("ReadOnlyNonRecursive")?;
+        let bf = Fields::new(bo, &path);
+        view.read_only_non_recursive = bf.bool("ReadOnlyNonRecursive")?;
+        view.propagation = bf.string("Propagation")?;
     }
     if let Some(vo) = f.object("VolumeOptions")? {
         let path = f.path("VolumeOptions");
@@ -421,6 +427,9 @@ pub fn check_create(
     for b in text_list(&v.binds) {
         if let Some(src) = mounts::bind_source(b) {
             check_host_path(src, &hc("Binds"), rules)?;
+            if mounts::bind_shares(b) {
+                return Err(shared_propagation(src, &hc("Binds")));
+            }
             if !mounts::bind_read_only(b) {
                 check_writable(src, &hc("Binds"), rules)?;
             }
@@ -431,6 +440,10 @@ pub fn check_create(
         match m.kind.as_str() {
             "bind" => {
                 check_host_path(&m.source, &at, rules)?;
+                if mounts::propagation_shares(&m.propagation) {
+                    let field = format!("{at}.BindOptions.Propagation");
+                    return Err(shared_propagation(&m.source, &field));
+                }
                 if !m.read_only {
                     check_writable(&m.source, &format!("{at}.ReadOnly"), rules)?;
                 } else if m.read_only_non_recursive {
@@ -609,6 +622,15 @@ fn check_devices(
         )),
         None => Ok(()),
     }
+}
+
+/// The refusal of a bind of `p` with shared propagation.
+pub fn shared_propagation(p: &str, field: &str) -> Violation {
+    Violation::new(
+        "bind_mounts",
+        field,
+        format!("mounting the host path \"{p}\" with shared propagation is not allowed for this client (mounts made below it would appear on the host)"),
+    )
 }
 
 pub fn check_host_path(p: &str, field: &str, rules: &ContainerRules) -> Result<(), Violation> {

@@ -49,6 +49,19 @@ pub fn bind_read_only(spec: &str) -> bool {
     parts.len() == 3 && parts[2].split(',').any(|o| o == "ro")
 }
 
+/// Whether a mount propagation lets mounts made below the bind appear on the host (`shared`,
+/// `rshared`): a container's own volume mounted inside the bind would then sit in the host's
+/// directory, writable, after the container is gone.
+pub fn propagation_shares(propagation: &str) -> bool {
+    matches!(propagation, "shared" | "rshared")
+}
+
+/// Whether a `Binds` entry's mode asks for shared propagation (`src:dst:ro,rshared`).
+pub fn bind_shares(spec: &str) -> bool {
+    let parts: Vec<&str> = spec.splitn(4, ':').collect();
+    parts.len() == 3 && parts[2].split(',').any(propagation_shares)
+}
+
 /// Whether local volume options mount read-only, as the engine applies `o` (moby's
 /// `mount.parseOptions`): items in order, untrimmed, each `ro` setting the read-only flag and
 /// each `rw` clearing it, so `bind,ro,rw` is writable and ` ro` is no flag at all.

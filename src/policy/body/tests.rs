@@ -687,6 +687,26 @@ fn binds_by_path_component() {
         (hc(r#""Binds":["/srv/ci:/data"]"#), Pass),
         (hc(r#""Binds":["/srv/ci/job/1:/data:ro"]"#), Pass),
         (hc(r#""Binds":["/srv/ci/:/data:rw,z"]"#), Pass),
+        (hc(r#""Binds":["/srv/ci:/data:ro,rslave"]"#), Pass),
+        (hc(r#""Binds":["/srv/ci:/data:rprivate"]"#), Pass),
+        // Shared propagation: a volume mounted below it would land in the host's directory.
+        (hc(r#""Binds":["/srv/ci:/data:ro,rshared"]"#), deny.clone()),
+        (hc(r#""Binds":["/srv/ci:/data:shared"]"#), deny.clone()),
+        (
+            hc(
+                r#""Mounts":[{"Type":"bind","Source":"/srv/ci","Target":"/w","ReadOnly":true,"BindOptions":{"Propagation":"rshared"}}]"#,
+            ),
+            Deny(
+                "bind_mounts",
+                "HostConfig.Mounts[0].BindOptions.Propagation",
+            ),
+        ),
+        (
+            hc(
+                r#""Mounts":[{"Type":"bind","Source":"/srv/ci","Target":"/w","BindOptions":{"Propagation":"rslave"}}]"#,
+            ),
+            Pass,
+        ),
         (hc(r#""Binds":["//srv//ci/./x:/x"]"#), Pass),
         (hc(r#""Binds":["cache:/cache"]"#), Pass),
         (hc(r#""Binds":["/data"]"#), Pass),
@@ -1577,7 +1597,13 @@ fn read_only_binds_require_every_allowed_host_path_read_only() {
     for o in ["bind,rw,ro", "ro,bind", "rbind,ro,ro"] {
         check(VolumeCreate, &ro, None, &vol(o), &Pass);
     }
-    for o in ["bind,ro,rw", "bind, ro", "bind,ro ", "bind,RO", "bind,readonly"] {
+    for o in [
+        "bind,ro,rw",
+        "bind, ro",
+        "bind,ro ",
+        "bind,RO",
+        "bind,readonly",
+    ] {
         check(
             VolumeCreate,
             &ro,

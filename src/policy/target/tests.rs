@@ -429,6 +429,14 @@ fn a_containers_own_mounts_are_judged_and_its_volumes_asked_about() {
             Target::Volume("hostroot".into())
         ])
     );
+    let shared = CI_BIND_RO.replace(r#""rprivate""#, r#""rshared""#);
+    assert_eq!(
+        refused(&step(&policy, &web, 200, &inspect_mounts(&shared))),
+        Some((
+            "profiles.p.containers.bind_mounts".into(),
+            "container.Mounts[0].Propagation".into()
+        ))
+    );
     let npipe = r#"[{"Type":"npipe","Source":"x","Destination":"/x","RW":true}]"#;
     assert_eq!(
         refused(&step(&policy, &web, 200, &inspect_mounts(npipe))),
