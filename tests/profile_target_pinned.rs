@@ -5,12 +5,13 @@
 //! answered with the engine's own error, not sent on under a name some container could take meanwhile. A create
 //! body's `VolumesFrom` names cannot be pinned (the body goes on exactly as inspected), so the
 //! container the engine makes from it is judged by its ID afterwards, and removed if another
-//! container took the name in between. The real engine cannot be made to rename at that
-//! instant, so a scripted engine answers and records what reaches it.
+//! container took the name in between, also when the client hangs up before the engine answers
+//! the create. The real engine cannot be made to rename at that instant, so a scripted engine answers and records what reaches it.
 
 mod common;
 
 use std::sync::{Arc, Mutex};
+use std::time::Duration;
 
 use bytes::Bytes;
 use http_body_util::Full;
@@ -53,6 +54,11 @@ fn described_as(id: &str, mounts: &str) -> String {
 /// container that (as if `data` had been swapped for another container in between) got the
 /// host's `/` bound in. Records each request line it gets.
 fn engine(seen: Arc<Mutex<Vec<String>>>) -> FakeEngine {
+    engine_slow(seen, Duration::ZERO)
+}
+
+/// `engine`, taking `create_time` to answer a create.
+fn engine_slow(seen: Arc<Mutex<Vec<String>>>, create_time: Duration) -> FakeEngine {
     FakeEngine::start(move |mut s| {
         let seen = seen.clone();
         async move {
@@ -87,6 +93,7 @@ fn engine(seen: Arc<Mutex<Vec<String>>>) -> FakeEngine {
                         r#"{"message":"Multiple IDs found with provided prefix: 7"}"#.to_string(),
                     )
                 } else if line.starts_with("POST /v1.41/containers/create ") {
+                    tokio::time::sleep(create_time).await;
                     (
                         "201 Created",
                         format!(r#"{{"Id":"{NEW_ID}","Warnings":[]}}"#),
@@ -217,6 +224,45 @@ async fn a_container_made_from_a_swapped_volumes_from_source_is_removed() {
         common::policy::audit_line(&gw, "ops", "POST", "/containers/create")
     });
     assert_eq!(end["status"], 403, "{end}");
+    assert_eq!(end["decision"], "deny", "{end}");
+    assert_eq!(end["rule"], "profiles.ops.containers.bind_mounts", "{end}");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn the_check_after_a_create_survives_the_client_hanging_up() {
+    let seen = Arc::new(Mutex::new(Vec::new()));
+    let fake = engine_slow(seen.clone(), Duration::from_millis(800));
+    let pki = Pki::new();
+    let gw = tokio::task::block_in_place(|| Process::start(&pki, &fake.socket, RULES));
+
+    let body = r#"{"Image":"busybox","HostConfig":{"VolumesFrom":["data"]}}"#;
+    let mut tls = common::client::connect(gw.addr, &pki, &pki.client("ops")).await;
+    let head = format!(
+        "POST /v1.41/containers/create HTTP/1.1\r\nHost: docker\r\nContent-Type: application/json\r\nContent-Length: {}\r\n\r\n{body}",
+        body.len()
+    );
+    tls.write_all(head.as_bytes())
+        .await
+        .expect("send the create");
+    tls.flush().await.expect("flush");
+    // Gone while the engine is still making the container.
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    drop(tls);
+
+    let removal = format!("DELETE /containers/{NEW_ID}?force=1&v=1 HTTP/1.1");
+    let removed = tokio::task::block_in_place(|| {
+        common::wait::until(Duration::from_secs(15), || {
+            seen.lock().unwrap().contains(&removal).then_some(())
+        })
+    });
+    assert!(
+        removed.is_some(),
+        "the container made after the client left was not removed: {:?}",
+        seen.lock().unwrap()
+    );
+    let end = tokio::task::block_in_place(|| {
+        common::policy::audit_line(&gw, "ops", "POST", "/containers/create")
+    });
     assert_eq!(end["decision"], "deny", "{end}");
     assert_eq!(end["rule"], "profiles.ops.containers.bind_mounts", "{end}");
 }

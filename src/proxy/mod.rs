@@ -320,7 +320,23 @@ impl Proxy {
             inspected,
             created: created_check,
         };
-        Ok(self.forward(session, req, upgrade, checks, record).await)
+        if checks.created.is_none() {
+            return Ok(self.forward(session, req, upgrade, checks, record).await);
+        }
+        // The engine finishes a create whether or not the client waits for the answer: the
+        // check of what it made must finish too, in a task of its own that a client closing the
+        // connection cannot cancel.
+        let me = self.clone();
+        let task =
+            tokio::spawn(async move { me.forward(session, req, upgrade, checks, record).await });
+        Ok(match task.await {
+            Ok(resp) => resp,
+            Err(_) => response::docker_error(
+                StatusCode::INTERNAL_SERVER_ERROR,
+                "dockgate: the create could not be checked",
+                None,
+            ),
+        })
     }
 
     /// Receives the body of a request whose body policy must read: whole, at most

@@ -89,17 +89,24 @@ impl Proxy {
                 "the engine's answer to the create names no container ID".into(),
             ));
         };
-        let checked = self
+        let remove = format!("/containers/{id}?force=1&v=1");
+        let checked = match self
             .check_target(access, Target::Container(id.clone()), false)
-            .await?;
+            .await
+        {
+            Ok(c) => c,
+            Err(e) => {
+                // What cannot be checked does not stay.
+                let _ = self.engine_call(Method::DELETE, &remove).await;
+                return Err(e);
+            }
+        };
         let denial = match checked {
             Checked::Deny(d) => d,
             Checked::WouldDeny { .. } => return Ok(Some(checked)),
             _ => return Ok(None),
         };
-        let (status, _) = self
-            .engine_call(Method::DELETE, &format!("/containers/{id}?force=1&v=1"))
-            .await?;
+        let (status, _) = self.engine_call(Method::DELETE, &remove).await?;
         if !matches!(status, 204 | 404) {
             tracing::warn!(
                 container = %id,
