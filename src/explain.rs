@@ -290,6 +290,7 @@ fn check_targets(
             Target::Container(n) => ("container", n),
             Target::Exec(n) => ("exec", n),
             Target::Volume(n) => ("volume", n),
+            Target::ReadOnlyVolume(n) => ("volume (read-only)", n),
             Target::VolumesFrom(n) => ("volumes-from container", n),
         };
         if std::mem::take(&mut first) && status >= 400 && status != 502 {

@@ -269,7 +269,7 @@ impl Policy {
             return Ok(Vec::new());
         };
         let mounted = profile::judge_body(p?, kind, body)?;
-        let volumes = mounted.volumes.into_iter().map(target::Target::Volume);
+        let volumes = (mounted.volumes.into_iter()).map(target::Target::volume);
         // An entry without a name is the engine's to refuse ("invalid name or ID").
         let from = (mounted.volumes_from.into_iter())
             .filter(|spec| !target::volumes_from_name(spec).is_empty());
@@ -322,13 +322,17 @@ impl Policy {
             _ if status == 404 => return TargetStep::Pass,
             target::Target::Container(n) if status == 200 => target::judge_container(p, n, body),
             target::Target::Exec(id) if status == 200 => target::judge_exec(p, id, body),
-            target::Target::Volume(n) if status == 200 => target::judge_volume(p, n, body),
+            target::Target::Volume(n) if status == 200 => target::judge_volume(p, n, body, false),
+            target::Target::ReadOnlyVolume(n) if status == 200 => {
+                target::judge_volume(p, n, body, true)
+            }
             target::Target::VolumesFrom(spec) if status == 200 => {
                 target::judge_volumes_from(p, spec, body)
             }
             target::Target::Container(n)
             | target::Target::Exec(n)
             | target::Target::Volume(n)
+            | target::Target::ReadOnlyVolume(n)
             | target::Target::VolumesFrom(n) => {
                 return TargetStep::Deny(Denial::rule(
                     format!("profiles.{}.containers", p.name),

@@ -39,18 +39,31 @@ pub enum Target {
     Exec(String),
     /// A named volume a create body mounts: an existing one keeps its driver options.
     Volume(String),
+    /// The same, mounted only read-only.
+    ReadOnlyVolume(String),
     /// A `VolumesFrom` entry of a create body (`container[:mode]`): the new container gets
     /// every mount of that container.
     VolumesFrom(String),
 }
 
 impl Target {
+    /// A named volume, mounted read-only or not.
+    pub fn volume((name, read_only): (String, bool)) -> Target {
+        if read_only {
+            Target::ReadOnlyVolume(name)
+        } else {
+            Target::Volume(name)
+        }
+    }
+
     /// The engine path that describes it (the name percent-encoded).
     pub fn inspect_path(&self) -> String {
         match self {
             Target::Container(name) => format!("/containers/{}/json", encode(name)),
             Target::Exec(id) => format!("/exec/{}/json", encode(id)),
-            Target::Volume(name) => format!("/volumes/{}", encode(name)),
+            Target::Volume(name) | Target::ReadOnlyVolume(name) => {
+                format!("/volumes/{}", encode(name))
+            }
             Target::VolumesFrom(spec) => {
                 format!("/containers/{}/json", encode(volumes_from_name(spec)))
             }
@@ -224,7 +237,7 @@ fn mounts_of(
     inspect: &[u8],
     read_only: bool,
     rules: &ContainerRules,
-) -> Result<Vec<String>, MountsError> {
+) -> Result<Vec<(String, bool)>, MountsError> {
     let top = super::body::object(inspect)?;
     let list = match Fields::new(&top, "").get("Mounts") {
         None => return Ok(Vec::new()),
@@ -262,7 +275,7 @@ fn mounts_of(
                         .map_err(MountsError::Refused)?;
                 }
             }
-            "volume" => volumes.push(f.string("Name")?),
+            "volume" => volumes.push((f.string("Name")?, read_only || !f.bool("RW")?)),
             "tmpfs" | "image" => {}
             other => {
                 return Err(MountsError::Refused(Violation::new(
@@ -273,23 +286,22 @@ fn mounts_of(
             }
         }
     }
-    volumes.retain(|v| !v.is_empty());
+    volumes.retain(|(name, _)| !name.is_empty());
     Ok(volumes)
 }
 
-fn next_volumes(mut volumes: Vec<String>) -> Judged {
-    volumes.sort();
-    volumes.dedup();
+fn next_volumes(volumes: Vec<(String, bool)>) -> Judged {
+    let volumes = mounts::uses(volumes.iter().map(|(n, ro)| (n.as_str(), *ro)));
     if volumes.is_empty() {
         Judged::Pass
     } else {
-        Judged::Next(volumes.into_iter().map(Target::Volume).collect())
+        Judged::Next(volumes.into_iter().map(Target::volume).collect())
     }
 }
 
 /// Judges the engine's answer to `GET /volumes/{name}`: its driver and options, as a volume
 /// create body with them would be judged.
-pub fn judge_volume(p: &Profile, name: &str, inspect: &[u8]) -> Judged {
+pub fn judge_volume(p: &Profile, name: &str, inspect: &[u8], read_only: bool) -> Judged {
     let read =
         || -> Result<(String, Option<std::collections::BTreeMap<String, String>>), BodyError> {
             let top = super::body::object(inspect)?;
@@ -300,7 +312,8 @@ pub fn judge_volume(p: &Profile, name: &str, inspect: &[u8]) -> Judged {
         Ok(v) => v,
         Err(e) => return unreadable(p, name, &e.to_string()),
     };
-    let Err(problem) = mounts::judge_volume(&driver, options.as_ref(), false, &p.containers) else {
+    let judged = mounts::judge_volume(&driver, options.as_ref(), read_only, &p.containers);
+    let Err(problem) = judged else {
         return Judged::Pass;
     };
     let what = match &problem {

@@ -53,7 +53,7 @@ impl Proxy {
             let (status, body) = self.engine_get(&t.inspect_path()).await?;
             let own = std::mem::take(&mut first) && named;
             let unresolved = status >= 400 && status != 502;
-            if own && unresolved && !matches!(t, Target::Volume(_)) {
+            if own && unresolved {
                 let message = engine_message(&body, &t);
                 return Ok(Checked::Unresolved { status, message });
             }
@@ -172,7 +172,7 @@ fn engine_message(body: &[u8], t: &Target) -> String {
     said.unwrap_or_else(|| match t {
         Target::Container(n) => format!("No such container: {n}"),
         Target::Exec(n) => format!("No such exec instance: {n}"),
-        Target::Volume(n) => format!("get {n}: no such volume"),
+        Target::Volume(n) | Target::ReadOnlyVolume(n) => format!("get {n}: no such volume"),
         Target::VolumesFrom(n) => format!("No such container: {n}"),
     })
 }

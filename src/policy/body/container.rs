@@ -339,21 +339,18 @@ fn mount(m: &Value, at: &str) -> Result<MountView, BodyError> {
 impl CreateView {
     /// The named volumes the container mounts (`Binds` `name:/dst`, `Mounts` of type
     /// `volume`): existing ones keep the driver options they were created with, which the
-    /// engine must be asked about.
-    pub fn named_volumes(&self) -> Vec<String> {
+    /// engine must be asked about. Each comes once, with whether every use of it is read-only.
+    pub fn named_volumes(&self) -> Vec<(String, bool)> {
         let binds = text_list(&self.binds)
             .iter()
-            .filter_map(|b| mounts::bind_volume(b));
+            .filter_map(|b| Some((mounts::bind_volume(b)?, mounts::bind_read_only(b))));
         let mounts = self
             .mounts
             .iter()
             .flatten()
             .filter(|m| m.kind == "volume" && !m.source.is_empty())
-            .map(|m| m.source.as_str());
-        let mut names: Vec<String> = binds.chain(mounts).map(str::to_string).collect();
-        names.sort();
-        names.dedup();
-        names
+            .map(|m| (m.source.as_str(), m.read_only));
+        mounts::uses(binds.chain(mounts))
     }
 }
 

@@ -110,9 +110,9 @@ impl From<Violation> for Refusal {
 /// What a passing create body mounts that only the engine can describe (`policy::target`).
 #[derive(Debug, Default, Clone, PartialEq, Eq)]
 pub struct Mounted {
-    /// Named volumes (`Binds` `name:/dst`, `Mounts` of type `volume`): existing ones keep the
-    /// driver options they were created with.
-    pub volumes: Vec<String>,
+    /// Named volumes (`Binds` `name:/dst`, `Mounts` of type `volume`), each with whether it is
+    /// only mounted read-only: existing ones keep the driver options they were created with.
+    pub volumes: Vec<(String, bool)>,
     /// `VolumesFrom` entries as written (`container[:mode]`): the new container gets every
     /// mount of those containers.
     pub volumes_from: Vec<String>,

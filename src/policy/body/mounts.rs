@@ -49,6 +49,15 @@ pub fn bind_read_only(spec: &str) -> bool {
     parts.len() == 3 && parts[2].split(',').any(|o| o == "ro")
 }
 
+/// Named volumes, each once, read-only only if every one of its `uses` (name, read-only) is.
+pub fn uses<'a>(uses: impl Iterator<Item = (&'a str, bool)>) -> Vec<(String, bool)> {
+    let mut out = std::collections::BTreeMap::<String, bool>::new();
+    for (name, read_only) in uses {
+        *out.entry(name.to_string()).or_insert(true) &= read_only;
+    }
+    out.into_iter().collect()
+}
+
 /// Whether a mount propagation lets mounts made below the bind appear on the host (`shared`,
 /// `rshared`): a container's own volume mounted inside the bind would then sit in the host's
 /// directory, writable, after the container is gone.

@@ -1018,11 +1018,18 @@ fn volumes_from() {
         &Pass,
     );
     // Allowed, the containers named come back to be asked about (their mounts), as written.
-    let body = hc(r#""VolumesFrom":["db:ro","cache"],"Binds":["vol:/v"]"#);
+    let body = hc(
+        r#""VolumesFrom":["db:ro","cache"],"Binds":["vol:/v","ro:/r:ro","both:/a:ro","both:/b"]"#,
+    );
     assert_eq!(
         inspect(ContainerCreate, &allowed, None, body.as_bytes()),
         Ok(super::Mounted {
-            volumes: vec!["vol".into()],
+            // Each volume once; read-only only where every use of it is.
+            volumes: vec![
+                ("both".into(), false),
+                ("ro".into(), true),
+                ("vol".into(), false)
+            ],
             volumes_from: vec!["db:ro".into(), "cache".into()],
         })
     );

@@ -323,6 +323,9 @@ fn named_volumes_keep_the_options_they_were_created_with() {
         )
     };
     assert_eq!(step(&ro, &v("ws"), 200, &ws("bind,ro")), TargetStep::Pass);
+    // Mounted read-only, a writable bind volume is read-only where it is used.
+    let ro_use = Target::ReadOnlyVolume("ws".into());
+    assert_eq!(step(&ro, &ro_use, 200, &ws("bind")), TargetStep::Pass);
     assert_eq!(
         refused(&step(&ro, &v("ws"), 200, &ws("bind"))),
         Some((
@@ -447,6 +450,15 @@ fn a_containers_own_mounts_are_judged_and_its_volumes_asked_about() {
     );
     // read_only_binds: a writable bind the engine lists is refused, a read-only one passes.
     let ro = policy_with("", "read_only_binds = true");
+    // A named volume the engine lists read-only is asked about as a read-only use.
+    let ro_named = NAMED.replacen(r#""RW":true"#, r#""RW":false"#, 1);
+    assert_eq!(
+        step(&ro, &web, 200, &inspect_mounts(&ro_named)),
+        TargetStep::Next(vec![
+            Target::Volume("cache".into()),
+            Target::ReadOnlyVolume("hostroot".into())
+        ])
+    );
     let rw = CI_BIND_RO.replace(r#""RW":false"#, r#""RW":true"#);
     assert_eq!(
         refused(&step(&ro, &web, 200, &inspect_mounts(&rw))),
