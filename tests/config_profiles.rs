@@ -91,6 +91,10 @@ fn mistakes_name_the_file_the_key_and_the_entry() {
             &["profiles.p.containers.bind_mounts[0]", "relative"],
         ),
         (
+            "allow = [\"GET /_ping\"]\n[profiles.p.containers]\nlog_drivers = [\"json-file\", \"\"]",
+            &["profiles.p.containers.log_drivers[1]", "not a log driver name"],
+        ),
+        (
             "allow = [\"GET /_ping\"]\n[profiles.p.containers]\nbind_mounts = [\"/srv/../etc\"]",
             &["profiles.p.containers.bind_mounts[0]", ".."],
         ),

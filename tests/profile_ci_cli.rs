@@ -144,6 +144,17 @@ fn ci_runs_ordinary_containers_and_nothing_that_reaches_the_host() {
         (vec!["--pid", &join], "container:", "host_namespaces"),
         (vec!["--device", "/dev/null"], "host devices", "devices"),
         (
+            vec!["--device-read-bps", "/dev/null:1mb"],
+            "host devices",
+            "devices",
+        ),
+        // syslog (like gelf, fluentd…) makes the engine connect where the client says.
+        (
+            vec!["--log-driver", "syslog"],
+            "the log driver \"syslog\"",
+            "log_drivers",
+        ),
+        (
             vec!["--device-cgroup-rule", "c 1:3 rwm"],
             "host devices",
             "devices",
@@ -273,6 +284,12 @@ fn cli_body(image: &str, flags: &[&str]) -> String {
             "--device-cgroup-rule" => ("DeviceCgroupRules", a(value), 2),
             "--security-opt" => ("SecurityOpt", a(value), 2),
             "--volumes-from" => ("VolumesFrom", a(value), 2),
+            "--log-driver" => ("LogConfig", serde_json::json!({"Type": value}), 2),
+            "--device-read-bps" => {
+                let (path, _) = value.split_once(':').unwrap_or((value, ""));
+                let v = serde_json::json!([{"Path": path, "Rate": 1048576}]);
+                ("BlkioDeviceReadBps", v, 2)
+            }
             other => panic!("no body for {other}"),
         };
         host.insert(key.to_string(), v);

@@ -55,6 +55,7 @@ pub struct RawContainers {
     pub volumes_from: Option<bool>,
     pub annotations: Option<bool>,
     pub read_only_binds: Option<bool>,
+    pub log_drivers: Option<Vec<String>>,
     pub images: Option<Vec<String>>,
 }
 

@@ -82,7 +82,15 @@ pub struct ContainerRules {
     /// Every host path allowed by `bind_mounts` must be mounted read-only: containers of the
     /// client cannot then plant links below a prefix for a later bind to follow.
     pub read_only_binds: bool,
+    /// The log drivers a container may name (`HostConfig.LogConfig.Type`); `None`: any.
+    pub log_drivers: Option<Vec<String>>,
 }
+
+/// The log drivers that keep a container's output on the host, in the engine's own files or
+/// the journal: the default of `log_drivers`. The others (syslog, gelf, fluentd, splunk,
+/// awslogs, gcplogs…) make the engine, as root, connect to addresses or read files the client
+/// names.
+pub const LOCAL_LOG_DRIVERS: [&str; 4] = ["json-file", "local", "journald", "none"];
 
 /// An image reference pattern, normalised the way the engine names images.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -236,6 +244,20 @@ fn container_rules(
             })
         })
         .collect::<Result<Vec<_>, _>>()?;
+    let log_drivers = match &raw.log_drivers {
+        None => LOCAL_LOG_DRIVERS.map(str::to_string).to_vec(),
+        Some(list) => {
+            for (i, d) in list.iter().enumerate() {
+                if d.is_empty() || d.chars().any(|c| c.is_whitespace() || c.is_control()) {
+                    return Err(ctx.err(
+                        format!("{}[{i}]", key("log_drivers")),
+                        format!("`{d}` is not a log driver name"),
+                    ));
+                }
+            }
+            list.clone()
+        }
+    };
     Ok(ContainerRules {
         privileged: raw.privileged.unwrap_or(false),
         host_namespaces: raw.host_namespaces.unwrap_or(false),
@@ -247,6 +269,7 @@ fn container_rules(
         volumes_from: raw.volumes_from.unwrap_or(false),
         annotations: raw.annotations.unwrap_or(false),
         read_only_binds: raw.read_only_binds.unwrap_or(false),
+        log_drivers: Some(log_drivers),
     })
 }
 

@@ -143,8 +143,11 @@ pub fn judge_container(p: &Profile, name: &str, inspect: &[u8]) -> Judged {
         return unreadable(p, name, "it gives no container ID");
     }
     // Settings the engine fills in itself (see the module comment).
+    // Also the log driver: the engine's own default (`log-driver` in daemon.json) is written
+    // into every container it creates.
     let rules = ContainerRules {
         host_cgroupns: true,
+        log_drivers: None,
         ..p.containers.clone()
     };
     let checked = match check_create(&view, &rules, p.images.as_deref()) {

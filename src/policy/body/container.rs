@@ -202,6 +202,32 @@ pub struct CreateView {
     pub capabilities: Option<Vec<String>>,
     #[serde(skip)]
     pub annotations: usize,
+    /// `LogConfig.Type`. Not part of the differential view.
+    #[serde(skip)]
+    pub log_driver: String,
+    /// The first block I/O device limit given (`BlkioDeviceReadBps`…): the engine stats the
+    /// path as root. Not part of the differential view.
+    #[serde(skip)]
+    pub blkio_device: Option<&'static str>,
+}
+
+/// `Resources` fields that name host device paths for block I/O limits.
+const BLKIO_DEVICES: [&str; 5] = [
+    "BlkioWeightDevice",
+    "BlkioDeviceReadBps",
+    "BlkioDeviceWriteBps",
+    "BlkioDeviceReadIOps",
+    "BlkioDeviceWriteIOps",
+];
+
+/// The first of `BLKIO_DEVICES` that `f` gives a non-empty list.
+fn blkio_device(f: &Fields) -> Result<Option<&'static str>, BodyError> {
+    for name in BLKIO_DEVICES {
+        if f.len(name)? > 0 {
+            return Ok(Some(name));
+        }
+    }
+    Ok(None)
 }
 
 impl CreateView {
@@ -263,6 +289,11 @@ pub fn read_host(h: &Fields<'_>, v: &mut CreateView) -> Result<(), BodyError> {
     v.devices = h.len("Devices")?;
     v.device_cgroup_rules = h.strings("DeviceCgroupRules")?.map_or(0, |r| r.len());
     v.device_requests = h.len("DeviceRequests")?;
+    v.blkio_device = blkio_device(h)?;
+    if let Some(lc) = h.object("LogConfig")? {
+        let path = h.path("LogConfig");
+        v.log_driver = Fields::new(lc, &path).string("Type")?;
+    }
     v.binds = h.strings("Binds")?;
     v.mounts = match h.get("Mounts") {
         None => None,
@@ -414,13 +445,28 @@ pub fn check_create(
             }
         }
     }
-    check_devices(
-        v.devices,
-        v.device_cgroup_rules,
-        v.device_requests,
-        rules,
-        "HostConfig.",
-    )?;
+    let devices = [
+        ("Devices", v.devices),
+        ("DeviceCgroupRules", v.device_cgroup_rules),
+        ("DeviceRequests", v.device_requests),
+        (
+            v.blkio_device.unwrap_or_default(),
+            usize::from(v.blkio_device.is_some()),
+        ),
+    ];
+    check_devices(&devices, rules, "HostConfig.")?;
+    if let Some(allowed) = &rules.log_drivers {
+        if !v.log_driver.is_empty() && !allowed.contains(&v.log_driver) {
+            return Err(Violation::new(
+                "log_drivers",
+                hc("LogConfig.Type"),
+                format!(
+                    "the log driver \"{}\" is not allowed for this client (it makes the engine send the container's output where the client says)",
+                    v.log_driver
+                ),
+            ));
+        }
+    }
     for b in text_list(&v.binds) {
         if let Some(src) = mounts::bind_source(b) {
             check_host_path(src, &hc("Binds"), rules)?;
@@ -594,28 +640,20 @@ fn check_caps(
     Ok(())
 }
 
+/// `fields`: each device field with how many entries it has.
 fn check_devices(
-    devices: usize,
-    cgroup_rules: usize,
-    requests: usize,
+    fields: &[(&str, usize)],
     rules: &ContainerRules,
     prefix: &str,
 ) -> Result<(), Violation> {
     if rules.devices {
         return Ok(());
     }
-    let found = [
-        ("Devices", devices),
-        ("DeviceCgroupRules", cgroup_rules),
-        ("DeviceRequests", requests),
-    ]
-    .into_iter()
-    .find(|(_, n)| *n > 0);
-    match found {
+    match fields.iter().find(|(_, n)| *n > 0) {
         Some((name, _)) => Err(Violation::new(
             "devices",
             format!("{prefix}{name}"),
-            "host devices (--device, --device-cgroup-rule, --gpus) are not allowed for this client",
+            "host devices (--device, --device-cgroup-rule, --gpus, block I/O device limits) are not allowed for this client",
         )),
         None => Ok(()),
     }
@@ -661,11 +699,18 @@ fn host_path_message(p: &str) -> String {
 pub fn check_update(body: &[u8], rules: &ContainerRules) -> Result<(), super::Refusal> {
     let top: Object = object(body)?;
     let f = Fields::new(&top, "");
-    let devices = f.len("Devices")?;
-    let cgroup_rules = f.strings("DeviceCgroupRules")?.map_or(0, |r| r.len());
-    let requests = f.len("DeviceRequests")?;
+    let blkio = blkio_device(&f)?;
+    let devices = [
+        ("Devices", f.len("Devices")?),
+        (
+            "DeviceCgroupRules",
+            f.strings("DeviceCgroupRules")?.map_or(0, |r| r.len()),
+        ),
+        ("DeviceRequests", f.len("DeviceRequests")?),
+        (blkio.unwrap_or_default(), usize::from(blkio.is_some())),
+    ];
     f.object("RestartPolicy")?;
     f.string("CgroupParent")?;
-    check_devices(devices, cgroup_rules, requests, rules, "")?;
+    check_devices(&devices, rules, "")?;
     Ok(())
 }

@@ -68,6 +68,7 @@ fn open() -> ContainerRules {
         volumes_from: true,
         annotations: true,
         read_only_binds: false,
+        log_drivers: None,
     }
 }
 
@@ -661,10 +662,32 @@ fn devices() {
             hc(r#""DeviceRequests":1"#),
             ty("HostConfig.DeviceRequests", "an array", "a number"),
         ),
+        // Block I/O limits name host paths that the engine stats as root at start.
+        (hc(r#""BlkioDeviceReadBps":[]"#), Pass),
+        (hc(r#""BlkioWeight":300"#), Pass),
+        (
+            hc(r#""BlkioDeviceReadBps":[{"Path":"/etc/shadow","Rate":1}]"#),
+            Deny("devices", "HostConfig.BlkioDeviceReadBps"),
+        ),
+        (
+            hc(r#""BlkioWeightDevice":[{"Path":"/dev/sda","Weight":10}]"#),
+            Deny("devices", "HostConfig.BlkioWeightDevice"),
+        ),
+        (
+            r#"{"BlkioDeviceWriteIOps":[{"Path":"/root/x","Rate":1}]}"#.to_string(),
+            Deny("devices", "HostConfig.BlkioDeviceWriteIOps"),
+        ),
     ];
     for (body, want) in &cases {
         check(ContainerCreate, &ci(), None, body, want);
     }
+    check(
+        ContainerUpdate,
+        &ci(),
+        None,
+        r#"{"BlkioDeviceWriteBps":[{"Path":"/etc/shadow","Rate":1}]}"#,
+        &Deny("devices", "BlkioDeviceWriteBps"),
+    );
     let allowed = ContainerRules {
         devices: true,
         ..ci()
@@ -1619,4 +1642,54 @@ fn read_only_binds_require_every_allowed_host_path_read_only() {
             &Deny("read_only_binds", "DriverOpts.o"),
         );
     }
+}
+
+#[test]
+fn log_drivers() {
+    let local = ContainerRules {
+        log_drivers: Some(
+            crate::config::profile::LOCAL_LOG_DRIVERS
+                .map(str::to_string)
+                .to_vec(),
+        ),
+        ..ci()
+    };
+    let deny = Deny("log_drivers", "HostConfig.LogConfig.Type");
+    let cases: Vec<(String, Want)> = vec![
+        (hc(r#""LogConfig":{"Type":"","Config":{}}"#), Pass),
+        (hc(r#""LogConfig":null"#), Pass),
+        (
+            hc(r#""LogConfig":{"Type":"json-file","Config":{"max-size":"10m"}}"#),
+            Pass,
+        ),
+        (hc(r#""LogConfig":{"Type":"journald"}"#), Pass),
+        (hc(r#""LogConfig":{"Type":"none"}"#), Pass),
+        (
+            hc(r#""LogConfig":{"Type":"syslog","Config":{"syslog-address":"unix:///run/x.sock"}}"#),
+            deny.clone(),
+        ),
+        (hc(r#""LogConfig":{"type":"gelf"}"#), deny.clone()),
+        (hc(r#""LogConfig":{"Type":"fluentd"}"#), deny.clone()),
+        // The engine looks drivers up by their exact name.
+        (hc(r#""LogConfig":{"Type":"JSON-FILE"}"#), deny.clone()),
+        (r#"{"LogConfig":{"Type":"awslogs"}}"#.to_string(), deny),
+        (
+            hc(r#""LogConfig":{"Type":1}"#),
+            ty("HostConfig.LogConfig.Type", "a string", "a number"),
+        ),
+    ];
+    for (body, want) in &cases {
+        check(ContainerCreate, &local, None, body, want);
+    }
+    let syslog = ContainerRules {
+        log_drivers: Some(vec!["syslog".into()]),
+        ..ci()
+    };
+    check(
+        ContainerCreate,
+        &syslog,
+        None,
+        &hc(r#""LogConfig":{"Type":"syslog"}"#),
+        &Pass,
+    );
 }

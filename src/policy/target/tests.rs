@@ -201,6 +201,25 @@ fn a_container_is_held_to_the_rules_its_create_body_would_have_been() {
 }
 
 #[test]
+fn the_engines_default_log_driver_is_not_held_against_a_container() {
+    // daemon.json's `log-driver` is written into every container; bodies are held to
+    // `log_drivers`, targets are not.
+    let policy = policy("");
+    let web = Target::Container("web".into());
+    let syslog = r#","LogConfig":{"Type":"syslog","Config":{}}"#;
+    assert_eq!(
+        step(&policy, &web, 200, &inspect("busybox", syslog)),
+        TargetStep::Pass
+    );
+    let body = br#"{"Image":"busybox","HostConfig":{"LogConfig":{"Type":"syslog"}}}"#;
+    let outcome = policy.body_outcome(&p(), crate::policy::BodyKind::ContainerCreate, body);
+    assert!(
+        matches!(&outcome, crate::policy::BodyOutcome::Deny(d) if d.rule == "profiles.p.containers.log_drivers"),
+        "{outcome:?}"
+    );
+}
+
+#[test]
 fn images_hold_for_the_containers_acted_on() {
     let policy = policy(r#"images = ["busybox"]"#);
     let web = Target::Container("web".into());
