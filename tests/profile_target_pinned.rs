@@ -6,7 +6,7 @@
 //! body's `VolumesFrom` names cannot be pinned (the body goes on exactly as inspected), so the
 //! container the engine makes from it is judged by its ID afterwards, and removed if another
 //! container took the name in between, also when the client hangs up before the engine answers
-//! the create. The real engine cannot be made to rename at that instant, so a scripted engine answers and records what reaches it.
+//! the create, or the engine's answer cannot be read whole. The real engine cannot be made to rename at that instant, so a scripted engine answers and records what reaches it.
 
 mod common;
 
@@ -91,6 +91,12 @@ fn engine_slow(seen: Arc<Mutex<Vec<String>>>, create_time: Duration) -> FakeEngi
                     (
                         "500 Internal Server Error",
                         r#"{"message":"Multiple IDs found with provided prefix: 7"}"#.to_string(),
+                    )
+                } else if line.starts_with("POST /v1.41/containers/create?name=huge ") {
+                    let pad = "x".repeat(200 << 10);
+                    (
+                        "201 Created",
+                        format!(r#"{{"Id":"{NEW_ID}","Warnings":["{pad}"]}}"#),
                     )
                 } else if line.starts_with("POST /v1.41/containers/create ") {
                     tokio::time::sleep(create_time).await;
@@ -265,4 +271,33 @@ async fn the_check_after_a_create_survives_the_client_hanging_up() {
     });
     assert_eq!(end["decision"], "deny", "{end}");
     assert_eq!(end["rule"], "profiles.ops.containers.bind_mounts", "{end}");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_create_whose_answer_cannot_be_read_is_removed() {
+    let seen = Arc::new(Mutex::new(Vec::new()));
+    let fake = engine(seen.clone());
+    let pki = Pki::new();
+    let gw = tokio::task::block_in_place(|| Process::start(&pki, &fake.socket, RULES));
+
+    let body = r#"{"Image":"busybox","HostConfig":{"VolumesFrom":["data"]}}"#;
+    let create = Request::post("/v1.41/containers/create?name=huge")
+        .header("host", "localhost")
+        .header("content-type", "application/json")
+        .body(Full::new(Bytes::from(body)))
+        .expect("request");
+    let reply = request(gw.addr, &pki, &pki.client("ops"), create).await;
+    assert_eq!(reply.status, 502, "{}", reply.text());
+    assert!(
+        reply.message().contains("could not be read whole"),
+        "{}",
+        reply.text()
+    );
+    let removal = format!("DELETE /containers/{NEW_ID}?force=1&v=1 HTTP/1.1");
+    let removed = tokio::task::block_in_place(|| {
+        common::wait::until(Duration::from_secs(10), || {
+            seen.lock().unwrap().contains(&removal).then_some(())
+        })
+    });
+    assert!(removed.is_some(), "{:?}", seen.lock().unwrap());
 }

@@ -442,12 +442,14 @@ impl Proxy {
         mut record: AuditRecord,
     ) -> Response<ResponseBody> {
         let (mut parts, body) = resp.into_parts();
-        let checked = match self.read_answer(body, sender).await {
-            Ok(Some(bytes)) => self.check_created(access, &bytes).await.map(|d| (bytes, d)),
-            Ok(None) => Err(ProxyError::Unverifiable(
-                "the engine's answer to the create is too large to read".into(),
-            )),
-            Err(e) => Err(e),
+        let checked = match self.read_created(body, sender).await {
+            (bytes, true) => self.check_created(access, &bytes).await.map(|d| (bytes, d)),
+            (partial, false) => {
+                self.remove_unread(access, &partial).await;
+                Err(ProxyError::Unverifiable(
+                    "the engine's answer to the create could not be read whole".into(),
+                ))
+            }
         };
         let (bytes, outcome) = match checked {
             Ok(c) => c,

@@ -14,6 +14,12 @@ use crate::policy::{Denial, TargetStep};
 /// labels can make it more).
 const MAX_DESCRIPTION: usize = 16 << 20;
 
+/// The largest answer to a create read (it is a few dozen bytes).
+const MAX_CREATED: usize = 64 << 10;
+
+/// How long a description (or a removal) may take the engine.
+const ENGINE_ANSWER_TIME: std::time::Duration = std::time::Duration::from_secs(30);
+
 /// What the engine's descriptions decided.
 pub enum Checked {
     /// `id`: the full ID of the container the request names, to pin the request to.
@@ -96,8 +102,10 @@ impl Proxy {
         {
             Ok(c) => c,
             Err(e) => {
-                // What cannot be checked does not stay.
-                let _ = self.engine_call(Method::DELETE, &remove).await;
+                // What cannot be checked does not stay (report mode never refuses).
+                if !self.policy.reports(access) {
+                    let _ = self.engine_call(Method::DELETE, &remove).await;
+                }
                 return Err(e);
             }
         };
@@ -117,13 +125,75 @@ impl Proxy {
         Ok(Some(Checked::Deny(denial)))
     }
 
+    /// Reads the engine's answer to a create (`{"Id":…,"Warnings":[]}`): at most
+    /// `MAX_CREATED` bytes, within `ENGINE_ANSWER_TIME`. `true`: it ended within both.
+    pub(super) async fn read_created(
+        &self,
+        mut body: hyper::body::Incoming,
+        sender: super::upstream::Sender,
+    ) -> (Bytes, bool) {
+        let mut out = BytesMut::new();
+        let read = async {
+            while let Some(frame) = body.frame().await {
+                let Ok(frame) = frame else {
+                    return false;
+                };
+                if let Some(data) = frame.data_ref() {
+                    if out.len() + data.len() > MAX_CREATED {
+                        // Keep the start: the ID is there.
+                        out.extend_from_slice(&data[..MAX_CREATED - out.len()]);
+                        return false;
+                    }
+                    out.extend_from_slice(data);
+                }
+            }
+            true
+        };
+        let complete = matches!(
+            tokio::time::timeout(ENGINE_ANSWER_TIME, read).await,
+            Ok(true)
+        );
+        if complete {
+            self.upstream.pool.put(sender);
+        }
+        (out.freeze(), complete)
+    }
+
+    /// After a create whose answer could not be read whole: the container named at its start
+    /// (`"Id":"<64 hex>"`) is removed, unless the profile only reports.
+    pub(super) async fn remove_unread(&self, access: &Access, partial: &[u8]) {
+        let Some(id) = id_in(partial) else {
+            return;
+        };
+        if !self.policy.reports(access) {
+            let _ =
+                (self.engine_call(Method::DELETE, &format!("/containers/{id}?force=1&v=1"))).await;
+        }
+    }
+
     /// `GET path` on the engine: its status and body.
     async fn engine_get(&self, path: &str) -> Result<(u16, Bytes), ProxyError> {
         self.engine_call(Method::GET, path).await
     }
 
-    /// `METHOD path` on the engine, without a body: its status and body.
+    /// `METHOD path` on the engine, without a body: its status and body, within
+    /// `ENGINE_ANSWER_TIME` (an engine that does not answer is treated as unreachable).
     async fn engine_call(&self, method: Method, path: &str) -> Result<(u16, Bytes), ProxyError> {
+        let call = self.engine_call_untimed(method, path);
+        match tokio::time::timeout(ENGINE_ANSWER_TIME, call).await {
+            Ok(answer) => answer,
+            Err(_) => Err(ProxyError::Unverifiable(format!(
+                "the Docker Engine did not answer {path} within {}s",
+                ENGINE_ANSWER_TIME.as_secs()
+            ))),
+        }
+    }
+
+    async fn engine_call_untimed(
+        &self,
+        method: Method,
+        path: &str,
+    ) -> Result<(u16, Bytes), ProxyError> {
         let req = Request::builder()
             .method(method)
             .uri(path)
@@ -175,4 +245,29 @@ fn engine_message(body: &[u8], t: &Target) -> String {
         Target::Volume(n) | Target::ReadOnlyVolume(n) => format!("get {n}: no such volume"),
         Target::VolumesFrom(n) => format!("No such container: {n}"),
     })
+}
+
+/// The container ID at the start of a create's answer, when the rest could not be read.
+fn id_in(partial: &[u8]) -> Option<String> {
+    const KEY: &[u8] = br#""Id":""#;
+    let at = partial.windows(KEY.len()).position(|w| w == KEY)? + KEY.len();
+    let id = partial.get(at..at + 64)?;
+    let hex = id
+        .iter()
+        .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(b));
+    hex.then(|| String::from_utf8_lossy(id).into_owned())
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn the_id_is_found_at_the_start_of_a_cut_answer() {
+        let id = "4f0b6f3c8d1e2a5b7c9d0e1f2a3b4c5d6e7f8091a2b3c4d5e6f708192a3b4c5d";
+        let cut = format!(r#"{{"Id":"{id}","Warnings":["aaaa"#);
+        assert_eq!(super::id_in(cut.as_bytes()).as_deref(), Some(id));
+        assert_eq!(super::id_in(br#"{"Id":"4f0b"#), None);
+        assert_eq!(super::id_in(b"not json"), None);
+        let upper = cut.to_uppercase().replace("\"ID\"", "\"Id\"");
+        assert_eq!(super::id_in(upper.as_bytes()), None);
+    }
 }

@@ -205,11 +205,28 @@ pub struct CreateView {
     /// `LogConfig.Type`. Not part of the differential view.
     #[serde(skip)]
     pub log_driver: String,
+    /// `LogConfig.Config`'s keys. Not part of the differential view.
+    #[serde(skip)]
+    pub log_options: Vec<String>,
     /// The first block I/O device limit given (`BlkioDeviceReadBps`…): the engine stats the
     /// path as root. Not part of the differential view.
     #[serde(skip)]
     pub blkio_device: Option<&'static str>,
 }
+
+/// Log options that direct no output anywhere and name no file, whichever driver takes them.
+const NEUTRAL_LOG_OPTIONS: [&str; 10] = [
+    "max-size",
+    "max-file",
+    "compress",
+    "labels",
+    "labels-regex",
+    "env",
+    "env-regex",
+    "tag",
+    "mode",
+    "max-buffer-size",
+];
 
 /// `Resources` fields that name host device paths for block I/O limits.
 const BLKIO_DEVICES: [&str; 5] = [
@@ -292,7 +309,13 @@ pub fn read_host(h: &Fields<'_>, v: &mut CreateView) -> Result<(), BodyError> {
     v.blkio_device = blkio_device(h)?;
     if let Some(lc) = h.object("LogConfig")? {
         let path = h.path("LogConfig");
-        v.log_driver = Fields::new(lc, &path).string("Type")?;
+        let lf = Fields::new(lc, &path);
+        v.log_driver = lf.string("Type")?;
+        v.log_options = lf
+            .string_map("Config")?
+            .unwrap_or_default()
+            .into_keys()
+            .collect();
     }
     v.binds = h.strings("Binds")?;
     v.mounts = match h.get("Mounts") {
@@ -456,6 +479,21 @@ pub fn check_create(
     ];
     check_devices(&devices, rules, "HostConfig.")?;
     if let Some(allowed) = &rules.log_drivers {
+        // No driver named: the engine's default (daemon.json `log-driver`, possibly a remote
+        // one) gets the options, so only those harmless to every driver may be given.
+        let remote_option = v
+            .log_options
+            .iter()
+            .find(|k| !NEUTRAL_LOG_OPTIONS.contains(&k.as_str()));
+        if let (true, Some(key)) = (v.log_driver.is_empty(), remote_option) {
+            return Err(Violation::new(
+                "log_drivers",
+                hc("LogConfig.Config"),
+                format!(
+                    "the log option \"{key}\" for the engine's default log driver is not allowed for this client (name one of its log drivers)"
+                ),
+            ));
+        }
         if !v.log_driver.is_empty() && !allowed.contains(&v.log_driver) {
             return Err(Violation::new(
                 "log_drivers",

@@ -1664,6 +1664,26 @@ fn log_drivers() {
         ),
         (hc(r#""LogConfig":{"Type":"journald"}"#), Pass),
         (hc(r#""LogConfig":{"Type":"none"}"#), Pass),
+        // No driver named: the engine's default takes the options, so only neutral ones.
+        (
+            hc(
+                r#""LogConfig":{"Type":"","Config":{"max-size":"10m","tag":"x","mode":"non-blocking"}}"#,
+            ),
+            Pass,
+        ),
+        (
+            hc(r#""LogConfig":{"Type":"","Config":{"syslog-address":"tcp://203.0.113.7:514"}}"#),
+            Deny("log_drivers", "HostConfig.LogConfig.Config"),
+        ),
+        (
+            hc(r#""LogConfig":{"Config":{"fluentd-address":"203.0.113.7:24224"}}"#),
+            Deny("log_drivers", "HostConfig.LogConfig.Config"),
+        ),
+        // Named, a local driver's options are the engine's to validate.
+        (
+            hc(r#""LogConfig":{"Type":"json-file","Config":{"max-size":"1m","labels":"a"}}"#),
+            Pass,
+        ),
         (
             hc(r#""LogConfig":{"Type":"syslog","Config":{"syslog-address":"unix:///run/x.sock"}}"#),
             deny.clone(),
