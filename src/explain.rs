@@ -293,7 +293,7 @@ fn check_targets(
             Target::ReadOnlyVolume(n) => ("volume (read-only)", n),
             Target::VolumesFrom(n) => ("volumes-from container", n),
         };
-        if std::mem::take(&mut first) && status >= 400 && status != 502 {
+        if std::mem::take(&mut first) && crate::policy::target::unresolved(status) {
             x.targets.push(format!(
                 "{kind} \"{name}\": the engine cannot describe it and answers {status} itself"
             ));

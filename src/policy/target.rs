@@ -25,7 +25,7 @@
 use super::body::container::{
     check_create, check_host_path, check_writable, shared_propagation, CreateView,
 };
-use super::body::json::Value;
+use super::body::json::{Object, Value};
 use super::body::mounts;
 use super::body::{BodyError, Fields, Violation};
 use super::routes::Route;
@@ -118,7 +118,7 @@ pub fn volumes_from_name(spec: &str) -> &str {
 /// Whether a `VolumesFrom` entry takes the mounts read-only (its mode has `ro`).
 fn volumes_from_read_only(spec: &str) -> bool {
     spec.split_once(':')
-        .is_some_and(|(_, mode)| mode.split(',').any(|o| o == "ro"))
+        .is_some_and(|(_, mode)| mounts::mode_read_only(mode))
 }
 
 /// What the engine's description of a target says.
@@ -135,11 +135,12 @@ pub enum Judged {
 /// Judges the engine's answer to `GET /containers/{id}/json` (a 200's body). A description
 /// without the container's full ID (`described_id`) is refused: the request could not be pinned.
 pub fn judge_container(p: &Profile, name: &str, inspect: &[u8]) -> Judged {
-    let view = match view_of(inspect) {
+    let read = super::body::object(inspect).and_then(|top| Ok((view_of(&top)?, top)));
+    let (view, top) = match read {
         Ok(v) => v,
         Err(e) => return unreadable(p, name, &e.to_string()),
     };
-    if described_id(inspect).is_none() {
+    if id_of(&top).is_none() {
         return unreadable(p, name, "it gives no container ID");
     }
     // Settings the engine fills in itself (see the module comment).
@@ -151,7 +152,7 @@ pub fn judge_container(p: &Profile, name: &str, inspect: &[u8]) -> Judged {
         ..p.containers.clone()
     };
     let checked = match check_create(&view, &rules, p.images.as_deref()) {
-        Ok(()) => mounts_of(inspect, false, &p.containers),
+        Ok(()) => mounts_of(&top, false, &p.containers),
         Err(v) => Err(MountsError::Refused(v)),
     };
     match checked {
@@ -205,7 +206,11 @@ pub fn judge_exec(p: &Profile, id: &str, inspect: &[u8]) -> Judged {
 /// create body: only its mounts, which the new container gets (read-only with mode `ro`).
 pub fn judge_volumes_from(p: &Profile, spec: &str, inspect: &[u8]) -> Judged {
     let name = volumes_from_name(spec);
-    match mounts_of(inspect, volumes_from_read_only(spec), &p.containers) {
+    let read_only = volumes_from_read_only(spec);
+    let judged = super::body::object(inspect)
+        .map_err(MountsError::Unreadable)
+        .and_then(|top| mounts_of(&top, read_only, &p.containers));
+    match judged {
         Ok(volumes) => next_volumes(volumes),
         Err(MountsError::Unreadable(e)) => unreadable(p, name, &e.to_string()),
         Err(MountsError::Refused(v)) => Judged::Refused(Denial {
@@ -237,12 +242,11 @@ impl From<BodyError> for MountsError {
 /// `read_only_binds`; volumes are returned by name, to be judged by their own options. Types
 /// other than bind, volume, tmpfs and image are refused.
 fn mounts_of(
-    inspect: &[u8],
+    top: &Object,
     read_only: bool,
     rules: &ContainerRules,
 ) -> Result<Vec<(String, bool)>, MountsError> {
-    let top = super::body::object(inspect)?;
-    let list = match Fields::new(&top, "").get("Mounts") {
+    let list = match Fields::new(top, "").get("Mounts") {
         None => return Ok(Vec::new()),
         Some(Value::Array(items)) => items,
         Some(other) => {
@@ -341,10 +345,21 @@ pub fn judge_volume(p: &Profile, name: &str, inspect: &[u8], read_only: bool) ->
 /// The full ID in the engine's description of a container (`Id`, 64 hex digits on every engine;
 /// any 1 to 128 ASCII letters and digits are taken).
 pub fn described_id(inspect: &[u8]) -> Option<String> {
-    let top = super::body::object(inspect).ok()?;
-    let id = Fields::new(&top, "").string("Id").ok()?;
+    id_of(&super::body::object(inspect).ok()?)
+}
+
+fn id_of(top: &Object) -> Option<String> {
+    let id = Fields::new(top, "").string("Id").ok()?;
     let fits = (1..=128).contains(&id.len()) && id.bytes().all(|b| b.is_ascii_alphanumeric());
     fits.then_some(id)
+}
+
+/// Whether the engine's answer about the container or exec a request's path names says it
+/// cannot resolve that name (unknown, ambiguous prefix): the client gets that answer, and the
+/// request is not sent on. A 502 is not the engine's: it stands for a description too large to
+/// read, which is judged (and refused) as unreadable.
+pub fn unresolved(status: u16) -> bool {
+    status >= 400 && status != 502
 }
 
 /// `path` (canonical, version prefix included) with the container `name` that `route` names in
@@ -356,9 +371,8 @@ pub fn pinned_path(route: &Route, path: &str, name: &str, id: &str) -> Option<St
 }
 
 /// The create view of an inspected container: `Config.Image` and `HostConfig`.
-fn view_of(inspect: &[u8]) -> Result<CreateView, BodyError> {
-    let top = super::body::object(inspect)?;
-    let f = Fields::new(&top, "");
+fn view_of(top: &Object) -> Result<CreateView, BodyError> {
+    let f = Fields::new(top, "");
     let mut view = CreateView::default();
     if let Some(config) = f.object("Config")? {
         view.image = Fields::new(config, "Config").string("Image")?;

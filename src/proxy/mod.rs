@@ -95,6 +95,13 @@ fn engine_failed(e: &ProxyError) {
     }
 }
 
+/// Puts on record the decision and the rule and field of the denial that made it.
+fn decided_by(r: &mut AuditRecord, decision: AuditDecision, d: &Denial) {
+    r.decision = decision;
+    r.rule = d.rule.clone();
+    r.field = d.field.clone().unwrap_or_default();
+}
+
 /// What a forwarded request still carries of its checks.
 struct Checks {
     /// The body policy read, to be forwarded exactly.
@@ -193,8 +200,7 @@ impl Proxy {
             r.route = verdict.route_text();
             r.attribute(verdict.identity.clone(), verdict.route);
             if let Some(d) = denial {
-                r.rule = d.rule.clone();
-                r.field = d.field.clone().unwrap_or_default();
+                decided_by(&mut r, decision, d);
             }
             r
         };
@@ -460,15 +466,11 @@ impl Proxy {
         };
         match outcome {
             Some(target::Checked::Deny(d)) => {
-                record.decision = AuditDecision::Deny;
-                record.rule = d.rule;
-                record.field = d.field.unwrap_or_default();
+                decided_by(&mut record, AuditDecision::Deny, &d);
                 return ProxyError::Denied(d.message).into_response(record);
             }
             Some(target::Checked::WouldDeny { denial: d, .. }) if record.rule.is_empty() => {
-                record.decision = AuditDecision::WouldDeny;
-                record.rule = d.rule;
-                record.field = d.field.unwrap_or_default();
+                decided_by(&mut record, AuditDecision::WouldDeny, &d);
             }
             _ => {}
         }

@@ -58,8 +58,7 @@ impl Proxy {
         while let Some(t) = queue.pop_front() {
             let (status, body) = self.engine_get(&t.inspect_path()).await?;
             let own = std::mem::take(&mut first) && named;
-            let unresolved = status >= 400 && status != 502;
-            if own && unresolved {
+            if own && crate::policy::target::unresolved(status) {
                 let message = engine_message(&body, &t);
                 return Ok(Checked::Unresolved { status, message });
             }
@@ -95,7 +94,6 @@ impl Proxy {
                 "the engine's answer to the create names no container ID".into(),
             ));
         };
-        let remove = format!("/containers/{id}?force=1&v=1");
         let checked = match self
             .check_target(access, Target::Container(id.clone()), false)
             .await
@@ -104,7 +102,7 @@ impl Proxy {
             Err(e) => {
                 // What cannot be checked does not stay (report mode never refuses).
                 if !self.policy.reports(access) {
-                    let _ = self.engine_call(Method::DELETE, &remove).await;
+                    let _ = self.remove_container(&id).await;
                 }
                 return Err(e);
             }
@@ -114,7 +112,7 @@ impl Proxy {
             Checked::WouldDeny { .. } => return Ok(Some(checked)),
             _ => return Ok(None),
         };
-        let (status, _) = self.engine_call(Method::DELETE, &remove).await?;
+        let status = self.remove_container(&id).await?;
         if !matches!(status, 204 | 404) {
             tracing::warn!(
                 container = %id,
@@ -126,32 +124,18 @@ impl Proxy {
     }
 
     /// Reads the engine's answer to a create (`{"Id":…,"Warnings":[]}`): at most
-    /// `MAX_CREATED` bytes, within `ENGINE_ANSWER_TIME`. `true`: it ended within both.
+    /// `MAX_CREATED` bytes, within `ENGINE_ANSWER_TIME`. `true`: it ended within both; otherwise
+    /// what arrived of its start.
     pub(super) async fn read_created(
         &self,
         mut body: hyper::body::Incoming,
         sender: super::upstream::Sender,
     ) -> (Bytes, bool) {
         let mut out = BytesMut::new();
-        let read = async {
-            while let Some(frame) = body.frame().await {
-                let Ok(frame) = frame else {
-                    return false;
-                };
-                if let Some(data) = frame.data_ref() {
-                    if out.len() + data.len() > MAX_CREATED {
-                        // Keep the start: the ID is there.
-                        out.extend_from_slice(&data[..MAX_CREATED - out.len()]);
-                        return false;
-                    }
-                    out.extend_from_slice(data);
-                }
-            }
-            true
-        };
+        let read = read_into(&mut body, &mut out, MAX_CREATED);
         let complete = matches!(
             tokio::time::timeout(ENGINE_ANSWER_TIME, read).await,
-            Ok(true)
+            Ok(Ending::Complete)
         );
         if complete {
             self.upstream.pool.put(sender);
@@ -162,13 +146,17 @@ impl Proxy {
     /// After a create whose answer could not be read whole: the container named at its start
     /// (`"Id":"<64 hex>"`) is removed, unless the profile only reports.
     pub(super) async fn remove_unread(&self, access: &Access, partial: &[u8]) {
-        let Some(id) = id_in(partial) else {
-            return;
-        };
-        if !self.policy.reports(access) {
-            let _ =
-                (self.engine_call(Method::DELETE, &format!("/containers/{id}?force=1&v=1"))).await;
+        if let Some(id) = id_in(partial) {
+            if !self.policy.reports(access) {
+                let _ = self.remove_container(&id).await;
+            }
         }
+    }
+
+    /// Removes a container (with its anonymous volumes): the engine's status.
+    async fn remove_container(&self, id: &str) -> Result<u16, ProxyError> {
+        let path = format!("/containers/{id}?force=1&v=1");
+        Ok(self.engine_call(Method::DELETE, &path).await?.0)
     }
 
     /// `GET path` on the engine: its status and body.
@@ -206,32 +194,42 @@ impl Proxy {
             .map_err(|_| ProxyError::BadTarget)?;
         let (resp, sender) = self.send(req).await?;
         let status = resp.status().as_u16();
-        match self.read_answer(resp.into_body(), sender).await? {
-            Some(body) => Ok((status, body)),
-            None => Ok((502, Bytes::new())),
-        }
-    }
-
-    /// Reads a short answer of the engine whole (at most `MAX_DESCRIPTION`; `None` past it)
-    /// and gives its connection back to the pool.
-    pub(super) async fn read_answer(
-        &self,
-        mut body: hyper::body::Incoming,
-        sender: super::upstream::Sender,
-    ) -> Result<Option<Bytes>, ProxyError> {
-        let mut out = BytesMut::new();
-        while let Some(frame) = body.frame().await {
-            let frame = frame.map_err(|e| ProxyError::Upstream(self.upstream.request_error(e)))?;
-            if let Some(data) = frame.data_ref() {
-                if out.len() + data.len() > MAX_DESCRIPTION {
-                    return Ok(None);
-                }
-                out.extend_from_slice(data);
+        let mut body = BytesMut::new();
+        match read_into(&mut resp.into_body(), &mut body, MAX_DESCRIPTION).await {
+            Ending::Complete => {
+                self.upstream.pool.put(sender);
+                Ok((status, body.freeze()))
             }
+            Ending::TooLarge => Ok((502, Bytes::new())),
+            Ending::Failed(e) => Err(ProxyError::Upstream(self.upstream.request_error(e))),
         }
-        self.upstream.pool.put(sender);
-        Ok(Some(out.freeze()))
     }
+}
+
+/// How reading an engine answer ended.
+enum Ending {
+    Complete,
+    TooLarge,
+    Failed(hyper::Error),
+}
+
+/// Reads an engine answer into `out`: whole if it ends within `limit` bytes, else its first
+/// `limit` (what has arrived stays in `out` however the reading ends, a timeout included).
+async fn read_into(body: &mut hyper::body::Incoming, out: &mut BytesMut, limit: usize) -> Ending {
+    while let Some(frame) = body.frame().await {
+        let frame = match frame {
+            Ok(f) => f,
+            Err(e) => return Ending::Failed(e),
+        };
+        if let Some(data) = frame.data_ref() {
+            if out.len() + data.len() > limit {
+                out.extend_from_slice(&data[..limit - out.len()]);
+                return Ending::TooLarge;
+            }
+            out.extend_from_slice(data);
+        }
+    }
+    Ending::Complete
 }
 
 /// The `message` of the engine's error body, or one worded like the engine's.

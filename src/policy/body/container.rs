@@ -208,10 +208,10 @@ pub struct CreateView {
     /// `LogConfig.Config`'s keys. Not part of the differential view.
     #[serde(skip)]
     pub log_options: Vec<String>,
-    /// The first block I/O device limit given (`BlkioDeviceReadBps`…): the engine stats the
-    /// path as root. Not part of the differential view.
+    /// The first block I/O device limit given (`BlkioDeviceReadBps`…) with its number of
+    /// entries: the engine stats the paths as root. Not part of the differential view.
     #[serde(skip)]
-    pub blkio_device: Option<&'static str>,
+    pub blkio_devices: (&'static str, usize),
 }
 
 /// Log options that direct no output anywhere and name no file, whichever driver takes them.
@@ -237,14 +237,16 @@ const BLKIO_DEVICES: [&str; 5] = [
     "BlkioDeviceWriteIOps",
 ];
 
-/// The first of `BLKIO_DEVICES` that `f` gives a non-empty list.
-fn blkio_device(f: &Fields) -> Result<Option<&'static str>, BodyError> {
+/// The first of `BLKIO_DEVICES` that `f` gives a non-empty list, with its length (the first
+/// with 0 if none).
+fn blkio_devices(f: &Fields) -> Result<(&'static str, usize), BodyError> {
     for name in BLKIO_DEVICES {
-        if f.len(name)? > 0 {
-            return Ok(Some(name));
+        let n = f.len(name)?;
+        if n > 0 {
+            return Ok((name, n));
         }
     }
-    Ok(None)
+    Ok((BLKIO_DEVICES[0], 0))
 }
 
 impl CreateView {
@@ -306,7 +308,7 @@ pub fn read_host(h: &Fields<'_>, v: &mut CreateView) -> Result<(), BodyError> {
     v.devices = h.len("Devices")?;
     v.device_cgroup_rules = h.strings("DeviceCgroupRules")?.map_or(0, |r| r.len());
     v.device_requests = h.len("DeviceRequests")?;
-    v.blkio_device = blkio_device(h)?;
+    v.blkio_devices = blkio_devices(h)?;
     if let Some(lc) = h.object("LogConfig")? {
         let path = h.path("LogConfig");
         let lf = Fields::new(lc, &path);
@@ -472,38 +474,11 @@ pub fn check_create(
         ("Devices", v.devices),
         ("DeviceCgroupRules", v.device_cgroup_rules),
         ("DeviceRequests", v.device_requests),
-        (
-            v.blkio_device.unwrap_or_default(),
-            usize::from(v.blkio_device.is_some()),
-        ),
+        v.blkio_devices,
     ];
     check_devices(&devices, rules, "HostConfig.")?;
     if let Some(allowed) = &rules.log_drivers {
-        // No driver named: the engine's default (daemon.json `log-driver`, possibly a remote
-        // one) gets the options, so only those harmless to every driver may be given.
-        let remote_option = v
-            .log_options
-            .iter()
-            .find(|k| !NEUTRAL_LOG_OPTIONS.contains(&k.as_str()));
-        if let (true, Some(key)) = (v.log_driver.is_empty(), remote_option) {
-            return Err(Violation::new(
-                "log_drivers",
-                hc("LogConfig.Config"),
-                format!(
-                    "the log option \"{key}\" for the engine's default log driver is not allowed for this client (name one of its log drivers)"
-                ),
-            ));
-        }
-        if !v.log_driver.is_empty() && !allowed.contains(&v.log_driver) {
-            return Err(Violation::new(
-                "log_drivers",
-                hc("LogConfig.Type"),
-                format!(
-                    "the log driver \"{}\" is not allowed for this client (it makes the engine send the container's output where the client says)",
-                    v.log_driver
-                ),
-            ));
-        }
+        check_log_driver(v, allowed)?;
     }
     for b in text_list(&v.binds) {
         if let Some(src) = mounts::bind_source(b) {
@@ -732,12 +707,41 @@ fn host_path_message(p: &str) -> String {
     format!("mounting the host path \"{p}\" is not allowed for this client")
 }
 
+/// `LogConfig` held to `log_drivers` (`allowed`).
+fn check_log_driver(v: &CreateView, allowed: &[String]) -> Result<(), Violation> {
+    if v.log_driver.is_empty() {
+        // No driver named: the engine's default (daemon.json `log-driver`, possibly a remote
+        // one) gets the options, so only those harmless to every driver may be given.
+        return match (v.log_options.iter()).find(|k| !NEUTRAL_LOG_OPTIONS.contains(&k.as_str())) {
+            None => Ok(()),
+            Some(key) => Err(Violation::new(
+                "log_drivers",
+                "HostConfig.LogConfig.Config",
+                format!(
+                    "the log option \"{key}\" for the engine's default log driver is not allowed for this client (name one of its log drivers)"
+                ),
+            )),
+        };
+    }
+    if allowed.contains(&v.log_driver) {
+        return Ok(());
+    }
+    Err(Violation::new(
+        "log_drivers",
+        "HostConfig.LogConfig.Type",
+        format!(
+            "the log driver \"{}\" is not allowed for this client (it makes the engine send the container's output where the client says)",
+            v.log_driver
+        ),
+    ))
+}
+
 /// `POST /containers/{id}/update`: `container.UpdateConfig` embeds `Resources`, whose device
 /// fields are held to the `devices` rule.
 pub fn check_update(body: &[u8], rules: &ContainerRules) -> Result<(), super::Refusal> {
     let top: Object = object(body)?;
     let f = Fields::new(&top, "");
-    let blkio = blkio_device(&f)?;
+    let blkio = blkio_devices(&f)?;
     let devices = [
         ("Devices", f.len("Devices")?),
         (
@@ -745,7 +749,7 @@ pub fn check_update(body: &[u8], rules: &ContainerRules) -> Result<(), super::Re
             f.strings("DeviceCgroupRules")?.map_or(0, |r| r.len()),
         ),
         ("DeviceRequests", f.len("DeviceRequests")?),
-        (blkio.unwrap_or_default(), usize::from(blkio.is_some())),
+        blkio,
     ];
     f.object("RestartPolicy")?;
     f.string("CgroupParent")?;

@@ -42,11 +42,23 @@ pub fn bind_volume(spec: &str) -> Option<&str> {
     }
 }
 
-/// Whether a `Binds` entry is read-only: its mode (`src:dst:mode`, comma-separated) says `ro`,
-/// as moby's parser reads it.
+/// The mode of a `Binds` entry (`src:dst:mode`), if it has one.
+fn bind_mode(spec: &str) -> Option<&str> {
+    match spec.splitn(4, ':').collect::<Vec<_>>()[..] {
+        [_, _, mode] => Some(mode),
+        _ => None,
+    }
+}
+
+/// Whether a mount mode (comma-separated, as in `Binds` and `VolumesFrom`) says `ro`, as moby's
+/// parser reads it.
+pub fn mode_read_only(mode: &str) -> bool {
+    mode.split(',').any(|o| o == "ro")
+}
+
+/// Whether a `Binds` entry is read-only: its mode says `ro`.
 pub fn bind_read_only(spec: &str) -> bool {
-    let parts: Vec<&str> = spec.splitn(4, ':').collect();
-    parts.len() == 3 && parts[2].split(',').any(|o| o == "ro")
+    bind_mode(spec).is_some_and(mode_read_only)
 }
 
 /// Named volumes, each once, read-only only if every one of its `uses` (name, read-only) is.
@@ -67,8 +79,7 @@ pub fn propagation_shares(propagation: &str) -> bool {
 
 /// Whether a `Binds` entry's mode asks for shared propagation (`src:dst:ro,rshared`).
 pub fn bind_shares(spec: &str) -> bool {
-    let parts: Vec<&str> = spec.splitn(4, ':').collect();
-    parts.len() == 3 && parts[2].split(',').any(propagation_shares)
+    bind_mode(spec).is_some_and(|mode| mode.split(',').any(propagation_shares))
 }
 
 /// Whether local volume options mount read-only, as the engine applies `o` (moby's
