@@ -125,11 +125,35 @@ fn engine_slow(seen: Arc<Mutex<Vec<String>>>, create_time: Duration) -> FakeEngi
     })
 }
 
-fn post(path: &str) -> Request<Full<Bytes>> {
-    Request::post(path)
-        .header("host", "localhost")
-        .body(Full::new(Bytes::new()))
+/// `METHOD target` with `body` (JSON, when there is one).
+fn ask(method: &str, target: &str, body: &str) -> Request<Full<Bytes>> {
+    let mut r = Request::builder()
+        .method(method)
+        .uri(target)
+        .header("host", "localhost");
+    if !body.is_empty() {
+        r = r.header("content-type", "application/json");
+    }
+    r.body(Full::new(Bytes::from(body.to_string())))
         .expect("request")
+}
+
+fn post(path: &str) -> Request<Full<Bytes>> {
+    ask("POST", path, "")
+}
+
+/// A create whose body takes volumes from `data`.
+const FROM_DATA: &str = r#"{"Image":"busybox","HostConfig":{"VolumesFrom":["data"]}}"#;
+
+/// Whether the removal of `NEW_ID` reached the engine within `limit`.
+fn removal_seen(seen: &Mutex<Vec<String>>, limit: Duration) -> bool {
+    let removal = format!("DELETE /containers/{NEW_ID}?force=1&v=1 HTTP/1.1");
+    tokio::task::block_in_place(|| {
+        common::wait::until(limit, || {
+            seen.lock().unwrap().contains(&removal).then_some(())
+        })
+    })
+    .is_some()
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -142,16 +166,8 @@ async fn the_engine_acts_on_the_container_that_was_judged() {
 
     let reply = request(gw.addr, &pki, &ops, post("/v1.41/containers/web/start")).await;
     assert_eq!(reply.status, 204, "{}", reply.text());
-    let reply = request(
-        gw.addr,
-        &pki,
-        &ops,
-        Request::put("/containers/web/archive?path=%2Ftmp&noOverwriteDirNonDir=1")
-            .header("host", "localhost")
-            .body(Full::new(Bytes::new()))
-            .expect("request"),
-    )
-    .await;
+    let archive = "/containers/web/archive?path=%2Ftmp&noOverwriteDirNonDir=1";
+    let reply = request(gw.addr, &pki, &ops, ask("PUT", archive, "")).await;
     assert_eq!(reply.status, 204, "{}", reply.text());
     let lines = seen.lock().unwrap().clone();
     assert_eq!(
@@ -204,11 +220,7 @@ async fn a_container_made_from_a_swapped_volumes_from_source_is_removed() {
     let ops = pki.client("ops");
 
     let body = r#"{"Image":"busybox","HostConfig":{"VolumesFrom":["data:ro"]}}"#;
-    let create = Request::post("/v1.41/containers/create")
-        .header("host", "localhost")
-        .header("content-type", "application/json")
-        .body(Full::new(Bytes::from(body)))
-        .expect("request");
+    let create = ask("POST", "/v1.41/containers/create", body);
     let reply = request(gw.addr, &pki, &ops, create).await;
     assert_eq!(reply.status, 403, "{}", reply.text());
     assert!(
@@ -241,11 +253,10 @@ async fn the_check_after_a_create_survives_the_client_hanging_up() {
     let pki = Pki::new();
     let gw = tokio::task::block_in_place(|| Process::start(&pki, &fake.socket, RULES));
 
-    let body = r#"{"Image":"busybox","HostConfig":{"VolumesFrom":["data"]}}"#;
     let mut tls = common::client::connect(gw.addr, &pki, &pki.client("ops")).await;
     let head = format!(
-        "POST /v1.41/containers/create HTTP/1.1\r\nHost: docker\r\nContent-Type: application/json\r\nContent-Length: {}\r\n\r\n{body}",
-        body.len()
+        "POST /v1.41/containers/create HTTP/1.1\r\nHost: docker\r\nContent-Type: application/json\r\nContent-Length: {}\r\n\r\n{FROM_DATA}",
+        FROM_DATA.len()
     );
     tls.write_all(head.as_bytes())
         .await
@@ -255,14 +266,8 @@ async fn the_check_after_a_create_survives_the_client_hanging_up() {
     tokio::time::sleep(Duration::from_millis(200)).await;
     drop(tls);
 
-    let removal = format!("DELETE /containers/{NEW_ID}?force=1&v=1 HTTP/1.1");
-    let removed = tokio::task::block_in_place(|| {
-        common::wait::until(Duration::from_secs(15), || {
-            seen.lock().unwrap().contains(&removal).then_some(())
-        })
-    });
     assert!(
-        removed.is_some(),
+        removal_seen(&seen, Duration::from_secs(15)),
         "the container made after the client left was not removed: {:?}",
         seen.lock().unwrap()
     );
@@ -280,12 +285,7 @@ async fn a_create_whose_answer_cannot_be_read_is_removed() {
     let pki = Pki::new();
     let gw = tokio::task::block_in_place(|| Process::start(&pki, &fake.socket, RULES));
 
-    let body = r#"{"Image":"busybox","HostConfig":{"VolumesFrom":["data"]}}"#;
-    let create = Request::post("/v1.41/containers/create?name=huge")
-        .header("host", "localhost")
-        .header("content-type", "application/json")
-        .body(Full::new(Bytes::from(body)))
-        .expect("request");
+    let create = ask("POST", "/v1.41/containers/create?name=huge", FROM_DATA);
     let reply = request(gw.addr, &pki, &pki.client("ops"), create).await;
     assert_eq!(reply.status, 502, "{}", reply.text());
     assert!(
@@ -293,11 +293,9 @@ async fn a_create_whose_answer_cannot_be_read_is_removed() {
         "{}",
         reply.text()
     );
-    let removal = format!("DELETE /containers/{NEW_ID}?force=1&v=1 HTTP/1.1");
-    let removed = tokio::task::block_in_place(|| {
-        common::wait::until(Duration::from_secs(10), || {
-            seen.lock().unwrap().contains(&removal).then_some(())
-        })
-    });
-    assert!(removed.is_some(), "{:?}", seen.lock().unwrap());
+    assert!(
+        removal_seen(&seen, Duration::from_secs(10)),
+        "{:?}",
+        seen.lock().unwrap()
+    );
 }
